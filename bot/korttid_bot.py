@@ -1,0 +1,218 @@
+"""The activity handler: one transaction per turn, identity, references, then routing."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.core import ConversationState, MessageFactory, TurnContext
+from botbuilder.dialogs import DialogSet
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.identity import recognise
+from bot.turn_session import turn_transaction
+from dialogs.commands import PERSONAL, TEAM
+from dialogs.router import route_message
+from dialogs.turn import TURN_KEY, Turn
+from notifications.render import Renderer
+from storage.domain.clock import Clock
+from storage.models import ConversationKind, ConversationRef
+from storage.repos.activities import InboundActivityRepository
+from storage.repos.conversations import ConversationRepository
+from storage.repos.staff import StaffProfile, StaffRepository
+from storage.repos.units import UnitRepository
+
+log = logging.getLogger(__name__)
+
+_HANDLED = {
+    ActivityTypes.message,
+    ActivityTypes.conversation_update,
+    ActivityTypes.installation_update,
+    ActivityTypes.invoke,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BotDeps:
+    sessions: async_sessionmaker[AsyncSession]
+    conversation_state: ConversationState
+    dialogs: DialogSet
+    renderer: Renderer
+    clock: Clock
+    admin_contact: str
+
+
+class KorttidBot:
+    def __init__(self, deps: BotDeps) -> None:
+        self.deps = deps
+
+    async def on_turn(self, context: TurnContext) -> None:
+        activity = context.activity
+        if activity.type not in _HANDLED:
+            return
+        try:
+            async with turn_transaction(self.deps.sessions) as session:
+                if not await self._first_delivery(session, activity):
+                    log.info("duplicate activity ignored")
+                    return
+                await self._dispatch(context, session)
+                await self.deps.conversation_state.save_changes(context)
+        except Exception:
+            await self._apologise(context)
+
+    async def _first_delivery(self, session: AsyncSession, activity: Activity) -> bool:
+        if not activity.id:
+            return True
+        conversation_id = activity.conversation.id if activity.conversation else ""
+        key = f"{conversation_id}|{activity.id}"[:400]
+        return await InboundActivityRepository(session).claim(key)
+
+    async def _dispatch(self, context: TurnContext, session: AsyncSession) -> None:
+        activity = context.activity
+        if activity.type == ActivityTypes.message or activity.type == ActivityTypes.invoke:
+            await self._on_message(context, session)
+        else:
+            await self._on_membership(context, session)
+
+    async def _on_message(self, context: TurnContext, session: AsyncSession) -> None:
+        staff = StaffRepository(session)
+        profile = await recognise(context, staff)
+        if profile is None:
+            await context.send_activity(
+                MessageFactory.text(
+                    self.deps.renderer.text("not_registered", contact=self.deps.admin_contact)
+                )
+            )
+            return
+        conversation = await save_reference(context, session, profile.id)
+        if context.activity.text:
+            context.activity.text = TurnContext.remove_recipient_mention(context.activity)
+        turn = Turn(
+            context=context,
+            session=session,
+            profile=profile,
+            renderer=self.deps.renderer,
+            clock=self.deps.clock,
+            scope=_scope(context.activity),
+            conversation=conversation,
+        )
+        context.turn_state[TURN_KEY] = turn
+        await route_message(turn, self.deps.dialogs)
+
+    async def _on_membership(self, context: TurnContext, session: AsyncSession) -> None:
+        """Installation and removal: greet once, remember or retire the conversation."""
+        activity = context.activity
+        bot_id = activity.recipient.id if activity.recipient else None
+        removed = _bot_in(activity.members_removed, bot_id) or activity.action == "remove"
+        added = _bot_in(activity.members_added, bot_id) or activity.action == "add"
+        conversations = ConversationRepository(session)
+        if removed:
+            await _retire(context, conversations)
+            return
+        if not added:
+            return
+        existing = await conversations.by_conversation_id(activity.conversation.id)
+        first_time = existing is None or not existing.active
+        profile = await _maybe_recognise(context, session) if _scope(activity) == PERSONAL else None
+        await save_reference(context, session, profile.id if profile else None)
+        if first_time:
+            await self._greet(context, session, profile)
+
+    async def _greet(
+        self, context: TurnContext, session: AsyncSession, profile: StaffProfile | None
+    ) -> None:
+        units = await UnitRepository(session).all()
+        example = units[0].code if units else "ENHET"
+        renderer = self.deps.renderer
+        if _scope(context.activity) == TEAM:
+            await context.send_activity(
+                MessageFactory.text(renderer.text("welcome_team", example=example))
+            )
+            return
+        if profile is None:
+            text = renderer.text("welcome_personal_unknown", contact=self.deps.admin_contact)
+            await context.send_activity(MessageFactory.text(text))
+            return
+        turn = Turn(context, session, profile, renderer, self.deps.clock, PERSONAL)
+        from dialogs.basic import show_help
+
+        await show_help(turn)
+
+    async def _apologise(self, context: TurnContext) -> None:
+        correlation_id = uuid.uuid4().hex[:8]
+        log.exception(
+            "turn failed correlation_id=%s type=%s", correlation_id, context.activity.type
+        )
+        if context.activity.type not in (ActivityTypes.message, ActivityTypes.invoke):
+            return
+        text = self.deps.renderer.text("apology", correlation_id=correlation_id)
+        try:
+            await context.send_activity(MessageFactory.text(text))
+        except Exception:
+            log.warning("could not send apology correlation_id=%s", correlation_id)
+
+
+def _scope(activity: Activity) -> str:
+    conversation_type = activity.conversation.conversation_type if activity.conversation else None
+    return TEAM if conversation_type == "channel" else PERSONAL
+
+
+def _bot_in(members: list[ChannelAccount] | None, bot_id: str | None) -> bool:
+    return bool(members) and any(m.id == bot_id for m in members or [])
+
+
+def _channel_data(activity: Activity) -> dict[str, Any]:
+    data = activity.channel_data
+    return data if isinstance(data, dict) else {}
+
+
+def tenant_of(activity: Activity) -> str | None:
+    """Teams sends the tenant in channel data; the SDK drops ``conversation.tenantId``."""
+    tenant = _channel_data(activity).get("tenant")
+    if isinstance(tenant, dict) and tenant.get("id"):
+        return str(tenant["id"])
+    conversation = activity.conversation
+    return getattr(conversation, "tenant_id", None) if conversation else None
+
+
+def team_of(activity: Activity) -> str | None:
+    team = _channel_data(activity).get("team")
+    return str(team["id"]) if isinstance(team, dict) and team.get("id") else None
+
+
+async def save_reference(
+    context: TurnContext, session: AsyncSession, staff_id: int | None
+) -> ConversationRef:
+    activity = context.activity
+    reference = TurnContext.get_conversation_reference(activity).serialize()
+    tenant_id = tenant_of(activity)
+    if tenant_id:
+        reference.setdefault("conversation", {})["tenantId"] = tenant_id
+    kind = ConversationKind.CHANNEL if _scope(activity) == TEAM else ConversationKind.PERSONAL
+    if activity.conversation.conversation_type == "groupChat":
+        kind = ConversationKind.GROUP
+    return await ConversationRepository(session).save(
+        conversation_id=activity.conversation.id,
+        kind=kind,
+        service_url=activity.service_url,
+        reference=reference,
+        tenant_id=tenant_id,
+        staff_id=staff_id if kind == ConversationKind.PERSONAL else None,
+        team_id=team_of(activity),
+        channel_id=activity.channel_id or "msteams",
+    )
+
+
+async def _retire(context: TurnContext, conversations: ConversationRepository) -> None:
+    team_id = team_of(context.activity)
+    if team_id:
+        await conversations.mark_team_inactive(team_id)
+    await conversations.mark_inactive(context.activity.conversation.id)
+
+
+async def _maybe_recognise(context: TurnContext, session: AsyncSession) -> StaffProfile | None:
+    return await recognise(context, StaffRepository(session))

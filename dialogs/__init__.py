@@ -1,0 +1,1 @@
+"""Conversations: the command table, one ComponentDialog per multi-step conversation."""

@@ -1,0 +1,1 @@
+"""Everything Korttid says: templates, the message catalogue, nudge rules, outbox and delivery."""

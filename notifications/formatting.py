@@ -1,0 +1,20 @@
+"""Dates and times the way Swedish staff read them."""
+
+from __future__ import annotations
+
+from datetime import date, time
+
+SWEDISH_MONTHS = (
+    "januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
+    "oktober", "november", "december",
+)  # fmt: skip
+SWEDISH_WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
+
+
+def format_date(value: date) -> str:
+    """'fredag 4 december 2026', as Swedish staff read dates."""
+    return f"{SWEDISH_WEEKDAYS[value.weekday()]} {value.day} {SWEDISH_MONTHS[value.month - 1]} {value.year}"
+
+
+def format_time(value: time) -> str:
+    return value.strftime("%H:%M")

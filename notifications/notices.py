@@ -1,0 +1,59 @@
+"""Notices that follow directly from a fact changing: the coordinator hears of every home-going."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from notifications.formatting import format_date
+from notifications.outbox import enqueue, outbox_key
+from storage.models import Role, Stay
+from storage.repos.staff import StaffRepository
+
+HomeGoingChange = Literal["set", "changed", "cancelled", "reminder"]
+HOME_GOING_NOTICE = "home_going_notice"
+
+
+def home_going_payload(stay: Stay, change: HomeGoingChange) -> dict[str, object]:
+    """What the coordinator needs (seed 001): date, time, transport, home help, provider contact."""
+    return {
+        "change": change,
+        "case_code": stay.case_code,
+        "room": stay.room,
+        "date": stay.home_going_date.isoformat() if stay.home_going_date else None,
+        "date_text": format_date(stay.home_going_date) if stay.home_going_date else None,
+        "time": stay.home_going_time.strftime("%H:%M") if stay.home_going_time else None,
+        "transport": stay.transport,
+        "home_help_meets": stay.home_help_meets,
+        "provider_name": stay.provider_name,
+        "provider_contact": stay.provider_contact,
+        "stay_id": stay.id,
+    }
+
+
+async def queue_home_going_notice(
+    session: AsyncSession, stay: Stay, change: HomeGoingChange, now: datetime
+) -> int:
+    """One outbox row per coordinator of the stay's unit; returns how many were queued."""
+    assert stay.id is not None
+    payload = home_going_payload(stay, change)
+    coordinators = await StaffRepository(session).in_unit_with_role(stay.unit_id, Role.KOORDINATOR)
+    queued = 0
+    for coordinator in coordinators:
+        key = outbox_key(
+            "home_going", stay.id, change, payload["date"], payload["time"], coordinator.id
+        )
+        queued += await enqueue(
+            session,
+            key=key,
+            kind=f"home_going_{change}",
+            template=HOME_GOING_NOTICE,
+            payload=payload,
+            due_at=now,
+            recipient_staff_id=coordinator.id,
+            stay_id=stay.id,
+            unit_id=stay.unit_id,
+        )
+    return queued

@@ -1,0 +1,54 @@
+"""Rendering: Adaptive Card templates (``*.json.j2``) and the Swedish message catalogue."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATES = Path(__file__).parent / "templates"
+CATALOGUE = Path(__file__).parent / "texts.sv.toml"
+CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+
+
+class Renderer:
+    """One Jinja2 environment for cards and texts; every card value goes through ``|tojson``."""
+
+    def __init__(self, templates: Path = TEMPLATES, catalogue: Path = CATALOGUE) -> None:
+        self.env = Environment(
+            loader=FileSystemLoader(templates),
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=False,
+        )
+        self.env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
+        with catalogue.open("rb") as handle:
+            self.catalogue: dict[str, Any] = tomllib.load(handle)
+        self.env.globals["t"] = self.text
+        self.env.globals["role_name"] = self.role_name
+        self.env.globals["catalogue"] = self.catalogue
+
+    @cached_property
+    def _text_templates(self) -> dict[str, Any]:
+        return {
+            key: self.env.from_string(value) for key, value in self.catalogue["messages"].items()
+        }
+
+    def text(self, key: str, **context: Any) -> str:
+        return str(self._text_templates[key].render(**context))
+
+    def role_name(self, role: str) -> str:
+        return str(self.catalogue["roles"].get(role, role))
+
+    def command_text(self, command_id: str) -> dict[str, str]:
+        return dict(self.catalogue["commands"][command_id])
+
+    def card(self, template: str, /, **context: Any) -> dict[str, Any]:
+        """Render ``templates/<name>.json.j2`` to an Adaptive Card dict."""
+        rendered = self.env.get_template(f"{template}.json.j2").render(**context)
+        card: dict[str, Any] = json.loads(rendered)
+        return card

@@ -1,0 +1,1 @@
+"""Facts and their persistence: tables, repositories, migrations. Knows nobody above it."""

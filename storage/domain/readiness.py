@@ -1,0 +1,30 @@
+"""The discharge-readiness checklist (DOMAIN.md, step 5): items and who is responsible."""
+
+from __future__ import annotations
+
+from storage.models import ReadinessKind, Role
+
+# Order is the order people read the checklist in.
+CHECKLIST: tuple[tuple[ReadinessKind, Role], ...] = (
+    (ReadinessKind.ASSISTIVE_DEVICES, Role.REHAB),
+    (ReadinessKind.MEDICATION, Role.SJUKSKOTERSKA),
+    (ReadinessKind.CARE_PLAN, Role.SJUKSKOTERSKA),
+    (ReadinessKind.HOME_HELP, Role.HANDLAGGARE),
+    (ReadinessKind.ALARM, Role.HANDLAGGARE),
+    (ReadinessKind.KEYS, Role.HANDLAGGARE),
+    (ReadinessKind.TRANSPORT, Role.HANDLAGGARE),
+    (ReadinessKind.HOME_MODIFICATION, Role.REHAB),
+    (ReadinessKind.CLOSING_NOTE, Role.SJUKSKOTERSKA),
+    (ReadinessKind.SIP_CALLED, Role.HANDLAGGARE),
+)
+
+RESPONSIBLE: dict[str, str] = {kind.value: role.value for kind, role in CHECKLIST}
+
+
+def checklist_for(sip_wanted: bool) -> list[tuple[str, str]]:
+    """The items a home-going needs; "SIP called" only when a SIP is wanted."""
+    return [
+        (kind.value, role.value)
+        for kind, role in CHECKLIST
+        if kind is not ReadinessKind.SIP_CALLED or sip_wanted
+    ]

@@ -1,0 +1,313 @@
+"""SQLModel tables: the facts Korttid keeps.
+
+No table holds a patient's name or personal identity number: a stay is known by its case code.
+Datetimes are timezone-aware and stored as UTC; dates are calendar dates in Europe/Stockholm.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Aware UTC now: every datetime column holds aware UTC values."""
+    return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    HANDLAGGARE = "handlaggare"
+    SJUKSKOTERSKA = "sjukskoterska"
+    REHAB = "rehab"
+    OMSORGSPERSONAL = "omsorgspersonal"
+    KOORDINATOR = "koordinator"
+    BOENDESAMORDNARE = "boendesamordnare"
+    ENHETSCHEF = "enhetschef"
+    ADMIN = "admin"
+
+
+class StayStatus(StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class DecisionKind(StrEnum):
+    HOME_GOING = "home_going"
+    EXTENSION = "extension"
+    CARE_HOME_WAIT = "care_home_wait"
+    OTHER = "other"
+
+
+class CloseReason(StrEnum):
+    WENT_HOME = "went_home"
+    CARE_HOME = "care_home"
+    HOSPITAL = "hospital"
+    DIED = "died"
+    OTHER = "other"
+
+
+class MeetingStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+class ReadinessKind(StrEnum):
+    ASSISTIVE_DEVICES = "assistive_devices"
+    MEDICATION = "medication"
+    CARE_PLAN = "care_plan"
+    HOME_HELP = "home_help"
+    ALARM = "alarm"
+    KEYS = "keys"
+    TRANSPORT = "transport"
+    HOME_MODIFICATION = "home_modification"
+    CLOSING_NOTE = "closing_note"
+    SIP_CALLED = "sip_called"
+
+
+class ReadinessStatus(StrEnum):
+    NOT_READY = "not_ready"
+    READY = "ready"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class WaitStatus(StrEnum):
+    WAITING = "waiting"
+    ARRIVED = "arrived"
+    OTHER = "other"
+
+
+class ConversationKind(StrEnum):
+    PERSONAL = "personal"
+    CHANNEL = "channel"
+    GROUP = "group"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    UNDELIVERABLE = "undeliverable"
+    WITHDRAWN = "withdrawn"
+
+
+class Unit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    name: str = Field(max_length=120)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Staff(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)
+    name: str = Field(max_length=120)
+    aad_object_id: str | None = Field(default=None, max_length=64, unique=True)
+    teams_user_id: str | None = Field(default=None, max_length=200)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StaffRole(SQLModel, table=True):
+    __tablename__ = "staff_role"
+    staff_id: int = Field(foreign_key="staff.id", primary_key=True, ondelete="CASCADE")
+    role: str = Field(max_length=32, primary_key=True, index=True)
+
+
+class StaffUnit(SQLModel, table=True):
+    __tablename__ = "staff_unit"
+    staff_id: int = Field(foreign_key="staff.id", primary_key=True, ondelete="CASCADE")
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True, index=True, ondelete="CASCADE")
+
+
+class ConversationRef(SQLModel, table=True):
+    """Where a proactive message can go: a staff member's personal chat or a unit's channel."""
+
+    __tablename__ = "conversation_ref"
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(max_length=400, unique=True)
+    kind: str = Field(max_length=16)
+    staff_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    team_id: str | None = Field(default=None, max_length=400)
+    tenant_id: str | None = Field(default=None, max_length=64)
+    service_url: str = Field(max_length=500)
+    channel_id: str = Field(default="msteams", max_length=32)
+    reference: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Stay(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("unit_id", "case_code", name="uq_stay_unit_case_code"),
+        Index("ix_stay_status_deadline", "status", "followup_deadline"),
+        Index("ix_stay_status_home_going", "status", "home_going_date"),
+        Index("ix_stay_unit_departure", "unit_id", "departure_date"),
+        Index("ix_stay_unit_deadline", "unit_id", "followup_deadline"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    case_code: str = Field(max_length=32)
+    room: str | None = Field(default=None, max_length=16)
+    arrival_date: date
+    decision_end_date: date | None = None
+    goal: str = Field(max_length=500)
+    acute: bool = False
+    phone_handover_done: bool | None = None
+    handlaggare_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    nurse_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
+    status: str = Field(default=StayStatus.ACTIVE, max_length=16)
+    followup_deadline: date
+    followup_held_on: date | None = None
+    decision_kind: str | None = Field(default=None, max_length=16)
+    decided_at: datetime | None = None
+    decision_note: str | None = Field(default=None, max_length=500)
+    extension_reason: str | None = Field(default=None, max_length=500)
+    waiting_care_home: bool = False
+    coordination_needed: bool | None = None
+    sip_wanted: bool | None = None
+    home_going_date: date | None = None
+    home_going_time: time | None = None
+    transport: str | None = Field(default=None, max_length=16)
+    home_help_meets: bool | None = None
+    provider_name: str | None = Field(default=None, max_length=120)
+    provider_contact: str | None = Field(default=None, max_length=120)
+    close_reason: str | None = Field(default=None, max_length=16)
+    departure_date: date | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class FollowUpMeeting(SQLModel, table=True):
+    __tablename__ = "followup_meeting"
+    id: int | None = Field(default=None, primary_key=True)
+    stay_id: int = Field(foreign_key="stay.id", index=True)
+    status: str = Field(default=MeetingStatus.IN_PROGRESS, max_length=16)
+    started_by_id: int = Field(foreign_key="staff.id")
+    owner_id: int = Field(foreign_key="staff.id")
+    current_step: int = 1
+    participants: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    steps: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    decision: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    started_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    held_at: datetime | None = None
+
+
+class ReadinessItem(SQLModel, table=True):
+    __tablename__ = "readiness_item"
+    __table_args__ = (
+        UniqueConstraint("stay_id", "kind", name="uq_readiness_stay_kind"),
+        Index("ix_readiness_status_stay", "status", "stay_id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    stay_id: int = Field(foreign_key="stay.id")
+    kind: str = Field(max_length=32)
+    status: str = Field(default=ReadinessStatus.NOT_READY, max_length=16)
+    responsible_role: str = Field(max_length=32)
+    updated_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class HospitalWait(SQLModel, table=True):
+    """A person in hospital, ready for discharge, waiting for a short-term place."""
+
+    __tablename__ = "hospital_wait"
+    id: int | None = Field(default=None, primary_key=True)
+    case_code: str = Field(max_length=32, index=True)
+    expected_unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    notified_at: datetime
+    status: str = Field(default=WaitStatus.WAITING, max_length=16, index=True)
+    closed_at: datetime | None = None
+    stay_id: int | None = Field(default=None, foreign_key="stay.id")
+    created_by_id: int | None = Field(default=None, foreign_key="staff.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to deliver. ``key`` (stay, kind, due date, recipient) makes each fact send once."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300, unique=True)
+    kind: str = Field(max_length=48)
+    stay_id: int | None = Field(default=None, foreign_key="stay.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    recipient_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    conversation_ref_id: int | None = Field(default=None, foreign_key="conversation_ref.id")
+    template: str = Field(max_length=80)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default=OutboxStatus.PENDING, max_length=16)
+    due_at: datetime = Field(default_factory=utcnow)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    lease_until: datetime | None = None
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    sent_activity_id: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor_staff_id: int | None = Field(default=None, foreign_key="staff.id")
+    action: str = Field(max_length=64)
+    stay_id: int | None = Field(default=None, foreign_key="stay.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class BotStateItem(SQLModel, table=True):
+    """Bot Framework conversation and dialog state, one row per storage key."""
+
+    __tablename__ = "bot_state"
+    key: str = Field(primary_key=True, max_length=400)
+    etag: str = Field(max_length=64)
+    data: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class InboundActivity(SQLModel, table=True):
+    """Activity ids already handled: Teams re-sends an activity when a turn is slow."""
+
+    __tablename__ = "inbound_activity"
+    activity_id: str = Field(primary_key=True, max_length=400)
+    received_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+__all__ = [
+    "AuditEvent",
+    "BotStateItem",
+    "CloseReason",
+    "ConversationKind",
+    "ConversationRef",
+    "DecisionKind",
+    "FollowUpMeeting",
+    "HospitalWait",
+    "InboundActivity",
+    "MeetingStatus",
+    "OutboxMessage",
+    "OutboxStatus",
+    "ReadinessItem",
+    "ReadinessKind",
+    "ReadinessStatus",
+    "Role",
+    "Staff",
+    "StaffRole",
+    "StaffUnit",
+    "Stay",
+    "StayStatus",
+    "Unit",
+    "WaitStatus",
+    "utcnow",
+]

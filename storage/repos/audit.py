@@ -1,0 +1,48 @@
+"""The audit log: who did what to which stay, and when."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import AuditEvent
+
+
+class AuditRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def record(
+        self,
+        action: str,
+        actor_staff_id: int | None,
+        *,
+        stay_id: int | None = None,
+        unit_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.session.add(
+            AuditEvent(
+                action=action,
+                actor_staff_id=actor_staff_id,
+                stay_id=stay_id,
+                unit_id=unit_id,
+                detail=detail or {},
+            )
+        )
+        await self.session.flush()
+
+    async def for_stay(self, stay_id: int) -> Sequence[AuditEvent]:
+        result = await self.session.exec(
+            select(AuditEvent).where(AuditEvent.stay_id == stay_id).order_by(col(AuditEvent.id))
+        )
+        return result.all()
+
+    async def recent(self, limit: int = 100) -> Sequence[AuditEvent]:
+        result = await self.session.exec(
+            select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
+        )
+        return result.all()

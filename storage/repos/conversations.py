@@ -1,0 +1,103 @@
+"""Conversation references: where proactive messages can be delivered."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import ConversationKind, ConversationRef, utcnow
+
+
+class ConversationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_conversation_id(self, conversation_id: str) -> ConversationRef | None:
+        result = await self.session.exec(
+            select(ConversationRef).where(ConversationRef.conversation_id == conversation_id)
+        )
+        return result.first()
+
+    async def save(
+        self,
+        *,
+        conversation_id: str,
+        kind: ConversationKind,
+        service_url: str,
+        reference: dict[str, Any],
+        tenant_id: str | None,
+        staff_id: int | None = None,
+        team_id: str | None = None,
+        channel_id: str = "msteams",
+    ) -> ConversationRef:
+        """Insert or refresh a reference; service URL and active flag follow the latest activity."""
+        ref = await self.by_conversation_id(conversation_id)
+        if ref is None:
+            ref = ConversationRef(
+                conversation_id=conversation_id, kind=kind, service_url=service_url
+            )
+        elif (
+            ref.active
+            and ref.service_url == service_url
+            and (staff_id is None or ref.staff_id == staff_id)
+            and (tenant_id is None or ref.tenant_id == tenant_id)
+        ):
+            return ref  # nothing changed: no write on the hot path
+        ref.kind = kind
+        ref.service_url = service_url
+        ref.reference = reference
+        ref.tenant_id = tenant_id or ref.tenant_id
+        ref.staff_id = staff_id if staff_id is not None else ref.staff_id
+        ref.team_id = team_id or ref.team_id
+        ref.channel_id = channel_id
+        ref.active = True
+        ref.updated_at = utcnow()
+        self.session.add(ref)
+        await self.session.flush()
+        return ref
+
+    async def link_unit(self, ref: ConversationRef, unit_id: int) -> None:
+        ref.unit_id = unit_id
+        ref.updated_at = utcnow()
+        self.session.add(ref)
+        await self.session.flush()
+
+    async def mark_inactive(self, conversation_id: str) -> None:
+        await self.session.exec(
+            update(ConversationRef)
+            .where(col(ConversationRef.conversation_id) == conversation_id)
+            .values(active=False, updated_at=utcnow())
+        )
+
+    async def mark_team_inactive(self, team_id: str) -> None:
+        await self.session.exec(
+            update(ConversationRef)
+            .where(col(ConversationRef.team_id) == team_id)
+            .values(active=False, updated_at=utcnow())
+        )
+
+    async def personal_for_staff(self, staff_id: int) -> ConversationRef | None:
+        result = await self.session.exec(
+            select(ConversationRef)
+            .where(
+                ConversationRef.staff_id == staff_id,
+                ConversationRef.kind == ConversationKind.PERSONAL,
+                col(ConversationRef.active),
+            )
+            .order_by(col(ConversationRef.updated_at).desc())
+        )
+        return result.first()
+
+    async def channels_for_unit(self, unit_id: int) -> Sequence[ConversationRef]:
+        result = await self.session.exec(
+            select(ConversationRef).where(
+                ConversationRef.unit_id == unit_id,
+                ConversationRef.kind == ConversationKind.CHANNEL,
+                col(ConversationRef.active),
+            )
+        )
+        return result.all()

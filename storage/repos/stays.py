@@ -1,0 +1,81 @@
+"""Stays and their readiness items."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.domain.calendar import followup_deadline
+from storage.models import ReadinessItem, ReadinessStatus, Stay, StayStatus, utcnow
+
+
+class StayRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, stay: Stay) -> Stay:
+        """Insert a new stay; its follow-up deadline is derived from the arrival date."""
+        stay.followup_deadline = followup_deadline(stay.arrival_date)
+        self.session.add(stay)
+        await self.session.flush()
+        return stay
+
+    async def by_id(self, stay_id: int) -> Stay | None:
+        return await self.session.get(Stay, stay_id)
+
+    async def by_case_code(self, case_code: str, unit_ids: Iterable[int]) -> Stay | None:
+        """The stay with this code among the given units (codes are unique per unit)."""
+        ids = list(unit_ids)
+        if not ids:
+            return None
+        result = await self.session.exec(
+            select(Stay)
+            .where(Stay.case_code == case_code.strip().upper(), col(Stay.unit_id).in_(ids))
+            .order_by(col(Stay.id).desc())
+        )
+        return result.first()
+
+    async def case_code_taken(self, unit_id: int, case_code: str) -> bool:
+        result = await self.session.exec(
+            select(Stay.id).where(Stay.unit_id == unit_id, Stay.case_code == case_code.upper())
+        )
+        return result.first() is not None
+
+    async def active_in_units(self, unit_ids: Iterable[int]) -> Sequence[Stay]:
+        ids = list(unit_ids)
+        if not ids:
+            return []
+        result = await self.session.exec(
+            select(Stay)
+            .where(col(Stay.unit_id).in_(ids), Stay.status == StayStatus.ACTIVE)
+            .order_by(Stay.arrival_date, Stay.case_code)
+        )
+        return result.all()
+
+    async def save(self, stay: Stay) -> None:
+        stay.updated_at = utcnow()
+        self.session.add(stay)
+        await self.session.flush()
+
+    async def items(self, stay_id: int) -> Sequence[ReadinessItem]:
+        result = await self.session.exec(
+            select(ReadinessItem).where(ReadinessItem.stay_id == stay_id).order_by(ReadinessItem.id)
+        )
+        return result.all()
+
+    async def ensure_items(self, stay_id: int, items: Iterable[tuple[str, str]]) -> None:
+        """Create missing checklist items (kind, responsible role); existing ones keep their status."""
+        existing = {item.kind for item in await self.items(stay_id)}
+        for kind, role in items:
+            if kind not in existing:
+                self.session.add(
+                    ReadinessItem(
+                        stay_id=stay_id,
+                        kind=kind,
+                        responsible_role=role,
+                        status=ReadinessStatus.NOT_READY,
+                    )
+                )
+        await self.session.flush()

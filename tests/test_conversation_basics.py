@@ -1,0 +1,83 @@
+"""End to end over HTTP: who may talk to Korttid, and what they first see."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from storage.db import transaction
+from storage.models import ConversationRef, Staff
+from tests.channel import TeamsChannel
+from tests.helpers import card_texts, seed_staff
+
+
+async def test_registered_handlaggare_gets_help_card(channel: TeamsChannel, sessions) -> None:
+    await seed_staff(sessions, ("anna@kommun.se", "Anna Handläggare", "handlaggare", "ÄNG"))
+    anna = channel.user("anna", "anna@kommun.se", "Anna Handläggare")
+
+    replies = await channel.say(anna, "hjälp")
+
+    assert len(replies) == 1
+    cards = channel.connector.cards()
+    assert len(cards) == 1
+    text = card_texts(cards[0])
+    assert "Hej Anna Handläggare!" in text
+    assert "Biståndshandläggare" in text
+    assert "hjälp" in text
+    assert replies[0].reply_to is not None
+
+
+async def test_unregistered_person_is_refused_and_nothing_else(
+    channel: TeamsChannel, sessions
+) -> None:
+    stranger = channel.user("x", "okand@annan.se")
+
+    replies = await channel.say(stranger, "hjälp")
+
+    assert len(replies) == 1
+    assert "finns inte i Korttids personalregister" in replies[0].activity["text"]
+    assert channel.connector.cards() == []
+    async with transaction(sessions) as session:
+        refs = (await session.exec(select(func.count()).select_from(ConversationRef))).one()
+    assert refs == 0
+
+
+async def test_identity_is_linked_by_email_then_by_aad_object_id(
+    channel: TeamsChannel, sessions
+) -> None:
+    await seed_staff(sessions, ("nils@kommun.se", "Nils Sjuksköterska", "sjukskoterska", "ÄNG"))
+    nils = channel.user("nils", "nils@kommun.se")
+
+    await channel.say(nils, "hjälp")
+    channel.connector.members.clear()  # the second turn must not need the look-up
+    await channel.say(nils, "hjälp")
+
+    assert len(channel.connector.cards()) == 2
+    async with transaction(sessions) as session:
+        staff = (await session.exec(select(Staff).where(Staff.email == "nils@kommun.se"))).one()
+        ref = (await session.exec(select(ConversationRef))).one()
+    assert staff.aad_object_id == "aad-nils"
+    assert ref.staff_id == staff.id
+    assert ref.tenant_id is not None
+    assert ref.service_url == channel.connector.url
+
+
+async def test_unknown_text_gets_a_helpful_answer(channel: TeamsChannel, sessions) -> None:
+    await seed_staff(sessions, ("anna@kommun.se", "Anna", "handlaggare", "ÄNG"))
+    anna = channel.user("anna", "anna@kommun.se")
+
+    replies = await channel.say(anna, "vad gör du?")
+
+    assert len(replies) == 1
+    assert "hjälp" in replies[0].activity["text"]
+
+
+async def test_same_activity_twice_is_answered_once(channel: TeamsChannel, sessions) -> None:
+    await seed_staff(sessions, ("anna@kommun.se", "Anna", "handlaggare", "ÄNG"))
+    anna = channel.user("anna", "anna@kommun.se")
+    activity = channel.activity(anna, text="hjälp")
+
+    await channel.post(activity)
+    await channel.post(activity)
+
+    assert len(channel.connector.sent) == 1
