@@ -13,7 +13,8 @@ SWEDISH_WEEKDAYS = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag
 
 def format_date(value: date) -> str:
     """'fredag 4 december 2026', as Swedish staff read dates."""
-    return f"{SWEDISH_WEEKDAYS[value.weekday()]} {value.day} {SWEDISH_MONTHS[value.month - 1]} {value.year}"
+    weekday, month = SWEDISH_WEEKDAYS[value.weekday()], SWEDISH_MONTHS[value.month - 1]
+    return f"{weekday} {value.day} {month} {value.year}"
 
 
 def format_time(value: time) -> str:

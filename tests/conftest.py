@@ -1,4 +1,4 @@
-"""Fixtures: a fresh database per test (SQLite; PostgreSQL when configured), the app, the channel."""
+"""Fixtures: a fresh database per test (SQLite; PostgreSQL if configured), the app, the channel."""
 
 from __future__ import annotations
 
