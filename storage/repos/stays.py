@@ -66,7 +66,7 @@ class StayRepository:
         return result.all()
 
     async def ensure_items(self, stay_id: int, items: Iterable[tuple[str, str]]) -> None:
-        """Create missing checklist items (kind, responsible role); existing ones stay as they are."""
+        """Create the missing checklist items (kind, responsible role); others are kept."""
         existing = {item.kind for item in await self.items(stay_id)}
         for kind, role in items:
             if kind not in existing:
