@@ -50,7 +50,7 @@ class StayRepository:
         result = await self.session.exec(
             select(Stay)
             .where(col(Stay.unit_id).in_(ids), Stay.status == StayStatus.ACTIVE)
-            .order_by(Stay.arrival_date, Stay.case_code)
+            .order_by(col(Stay.arrival_date), col(Stay.case_code))
         )
         return result.all()
 
@@ -61,7 +61,9 @@ class StayRepository:
 
     async def items(self, stay_id: int) -> Sequence[ReadinessItem]:
         result = await self.session.exec(
-            select(ReadinessItem).where(ReadinessItem.stay_id == stay_id).order_by(ReadinessItem.id)
+            select(ReadinessItem)
+            .where(ReadinessItem.stay_id == stay_id)
+            .order_by(col(ReadinessItem.id))
         )
         return result.all()
 
