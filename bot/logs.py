@@ -6,6 +6,8 @@ import logging
 
 from storage.domain.pnr import redact_personal_numbers
 
+_HANDLER_NAME = "korttid"
+
 
 class RedactingFilter(logging.Filter):
     """Renders each record's message once, with identity numbers replaced."""
@@ -24,9 +26,11 @@ class RedactingFilter(logging.Filter):
 
 def setup_logging(level: str, secrets: tuple[str, ...] = ()) -> None:
     handler = logging.StreamHandler()
+    handler.set_name(_HANDLER_NAME)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # Replace only our own handler, so a second call (or a test harness's handler) is left alone.
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
     root.setLevel(level.upper())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

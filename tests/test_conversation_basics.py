@@ -81,3 +81,88 @@ async def test_same_activity_twice_is_answered_once(channel: TeamsChannel, sessi
     await channel.post(activity)
 
     assert len(channel.connector.sent) == 1
+
+
+async def test_database_error_gets_apology_and_writes_nothing(
+    channel: TeamsChannel, sessions, caplog
+) -> None:
+    from sqlalchemy import text
+
+    await seed_staff(sessions, ("anna@kommun.se", "Anna", "handlaggare", "ÄNG"))
+    anna = channel.user("anna", "anna@kommun.se")
+    async with transaction(sessions) as session:
+        await session.exec(text("DROP TABLE staff_role"))  # type: ignore[call-overload]
+
+    replies = await channel.say(anna, "hjälp")
+
+    assert len(replies) == 1
+    assert "Förlåt, något gick fel" in replies[0].activity["text"]
+    assert "felkod" in replies[0].activity["text"]
+    correlation = replies[0].activity["text"].rsplit(" ", 1)[-1].rstrip(".")
+    assert any(correlation in record.getMessage() for record in caplog.records)
+    async with transaction(sessions) as session:
+        refs = (await session.exec(select(func.count()).select_from(ConversationRef))).one()
+    assert refs == 0  # the turn's writes were rolled back together
+
+
+async def test_conversation_reference_captured_for_channel(channel: TeamsChannel, sessions) -> None:
+    await seed_staff(sessions, ("chef@kommun.se", "Cecilia", "enhetschef", "ÄNG"))
+    chef = channel.user("chef", "chef@kommun.se")
+
+    await channel.say(
+        chef,
+        "<at>Korttid</at> koppla kanal äng",
+        conversation_id="19:channel@thread.tacv2",
+        conversation_type="channel",
+        team_id="19:team@thread.tacv2",
+        entities=[
+            {
+                "type": "mention",
+                "text": "<at>Korttid</at>",
+                "mentioned": {"id": "28:korttid-bot", "name": "Korttid"},
+            }
+        ],
+    )
+
+    assert "Ängens" in channel.connector.texts()[-1] or "ÄNG" in channel.connector.texts()[-1]
+    async with transaction(sessions) as session:
+        ref = (
+            await session.exec(
+                select(ConversationRef).where(
+                    ConversationRef.conversation_id == "19:channel@thread.tacv2"
+                )
+            )
+        ).one()
+    assert ref.kind == "channel"
+    assert ref.unit_id is not None
+    assert ref.team_id == "19:team@thread.tacv2"
+
+
+async def test_only_a_manager_may_link_a_channel(channel: TeamsChannel, sessions) -> None:
+    await seed_staff(sessions, ("nils@kommun.se", "Nils", "sjukskoterska", "ÄNG"))
+    nils = channel.user("nils", "nils@kommun.se")
+
+    replies = await channel.say(
+        nils,
+        "koppla kanal ÄNG",
+        conversation_id="19:c2@thread.tacv2",
+        conversation_type="channel",
+        team_id="19:t2@thread.tacv2",
+    )
+
+    assert "enhetschef" in replies[0].activity["text"]
+    async with transaction(sessions) as session:
+        ref = (await session.exec(select(ConversationRef))).one()
+    assert ref.unit_id is None
+
+
+async def test_personal_number_in_text_is_refused_and_not_echoed(
+    channel: TeamsChannel, sessions
+) -> None:
+    await seed_staff(sessions, ("anna@kommun.se", "Anna", "handlaggare", "ÄNG"))
+    anna = channel.user("anna", "anna@kommun.se")
+
+    replies = await channel.say(anna, "hur går det för 19121212-1212?")
+
+    assert "personnummer" in replies[0].activity["text"]
+    assert "1212" not in replies[0].activity["text"]
