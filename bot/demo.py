@@ -148,3 +148,59 @@ async def _seed_stay(session: AsyncSession, demo: DemoStay, today: date) -> int:
         stay.followup_held_on = stay.followup_deadline
     await stays.save(stay)
     return 1
+
+
+# --- the Agents Playground's view of the demo -------------------------------------------------
+
+PLAYGROUND_TENANT = "11111111-2222-3333-4444-555555555555"
+PLAYGROUND_BOT = {"id": "28:korttid-demo-bot", "name": "Korttid"}
+# Who the playground's five other users are; the playground requires exactly five.
+_PLAYGROUND_ROLES = (
+    "handlaggare", "sjukskoterska", "rehab", "koordinator", "enhetschef", "boendesamordnare",
+)  # fmt: skip
+
+
+def demo_person(role: str) -> tuple[str, str]:
+    """(email, name) of the demo staff member who holds ``role``."""
+    for email, name, roles, _units in STAFF:
+        if role in roles:
+            return email, name
+    raise KeyError(role)
+
+
+def _playground_user(role: str) -> dict[str, str]:
+    email, name = demo_person(role)
+    given, _, surname = name.partition(" ")
+    number = _PLAYGROUND_ROLES.index(role) + 1
+    return {
+        "id": f"29:demo-{role}",
+        "name": name,
+        "userPrincipleName": email,  # sic: the playground's own spelling
+        "aadObjectId": f"00000000-0000-0000-0000-{number:012d}",
+        "givenName": given,
+        "surname": surname,
+        "email": email,
+    }
+
+
+def playground_config(current_role: str) -> dict[str, object]:
+    """The playground's mock tenant: the current user and five colleagues, one team with a channel.
+
+    The playground reads YAML; JSON is valid YAML, so no YAML library is needed.
+    """
+    others = [role for role in _PLAYGROUND_ROLES if role != current_role][:5]
+    return {
+        "version": "0.1.1",
+        "tenantId": PLAYGROUND_TENANT,
+        "bot": PLAYGROUND_BOT,
+        "currentUser": _playground_user(current_role),
+        "users": [_playground_user(role) for role in others],
+        "personalChat": {"id": f"a:korttid-personal-{current_role}"},
+        "groupChat": {"id": "19:korttid-demo-group@thread.v2", "name": "Korttid gruppchatt"},
+        "team": {
+            "id": "19:korttid-demo-team@thread.tacv2",
+            "name": "Korttid Ängen",
+            "aadGroupId": "bbbbbbbb-0000-0000-0000-000000000001",
+            "channels": [{"id": "19:korttid-demo-kanal@thread.tacv2", "name": "Korttid ÄNG"}],
+        },
+    }

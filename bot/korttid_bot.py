@@ -28,6 +28,10 @@ from storage.repos.units import UnitRepository
 
 log = logging.getLogger(__name__)
 
+# installationUpdate actions; the -upgrade forms come when an app upgrade adds or drops the bot.
+_ADD_ACTIONS = frozenset({"add", "add-upgrade"})
+_REMOVE_ACTIONS = frozenset({"remove", "remove-upgrade"})
+
 _HANDLED = {
     ActivityTypes.message,
     ActivityTypes.conversation_update,
@@ -107,19 +111,19 @@ class KorttidBot:
         """Installation and removal: greet once, remember or retire the conversation."""
         activity = context.activity
         bot_id = activity.recipient.id if activity.recipient else None
-        removed = _bot_in(activity.members_removed, bot_id) or activity.action == "remove"
-        added = _bot_in(activity.members_added, bot_id) or activity.action == "add"
+        removed = _bot_in(activity.members_removed, bot_id) or activity.action in _REMOVE_ACTIONS
+        added = _bot_in(activity.members_added, bot_id) or activity.action in _ADD_ACTIONS
         conversations = ConversationRepository(session)
         if removed:
             await _retire(context, conversations)
             return
         if not added:
             return
-        existing = await conversations.by_conversation_id(activity.conversation.id)
-        first_time = existing is None or not existing.active
         profile = await _maybe_recognise(context, session) if _scope(activity) == PERSONAL else None
-        await save_reference(context, session, profile.id if profile else None)
-        if first_time:
+        ref = await save_reference(context, session, profile.id if profile else None)
+        # Teams sends both conversationUpdate and installationUpdate for one install, often at
+        # once: a unique row per conversation makes the greeting happen once.
+        if await InboundActivityRepository(session).claim(_greeting_key(ref.conversation_id)):
             await self._greet(context, session, profile)
 
     async def _greet(
@@ -195,8 +199,12 @@ async def save_reference(
     kind = ConversationKind.CHANNEL if _scope(activity) == TEAM else ConversationKind.PERSONAL
     if activity.conversation.conversation_type == "groupChat":
         kind = ConversationKind.GROUP
+    # In a channel, a message's conversation id names its thread (";messageid=..."); a proactive
+    # message to the unit's channel must start a new post, so keep the channel's own id.
+    conversation_id = activity.conversation.id.split(";messageid=", 1)[0]
+    reference.setdefault("conversation", {})["id"] = conversation_id
     return await ConversationRepository(session).save(
-        conversation_id=activity.conversation.id,
+        conversation_id=conversation_id,
         kind=kind,
         service_url=activity.service_url,
         reference=reference,
@@ -207,11 +215,18 @@ async def save_reference(
     )
 
 
+def _greeting_key(conversation_id: str) -> str:
+    return f"greeting|{conversation_id}"[:400]
+
+
 async def _retire(context: TurnContext, conversations: ConversationRepository) -> None:
     team_id = team_of(context.activity)
     if team_id:
         await conversations.mark_team_inactive(team_id)
-    await conversations.mark_inactive(context.activity.conversation.id)
+    conversation_id = context.activity.conversation.id.split(";messageid=", 1)[0]
+    await conversations.mark_inactive(conversation_id)
+    # Installed again later, the app greets again.
+    await InboundActivityRepository(conversations.session).forget(_greeting_key(conversation_id))
 
 
 async def _maybe_recognise(context: TurnContext, session: AsyncSession) -> StaffProfile | None:

@@ -25,6 +25,9 @@ class InboundActivityRepository:
             return False
         return True
 
+    async def forget(self, key: str) -> None:
+        await self.session.exec(delete(InboundActivity).where(col(InboundActivity.activity_id) == key))
+
     async def forget_before(self, cutoff: datetime) -> None:
         await self.session.exec(
             delete(InboundActivity).where(col(InboundActivity.received_at) < cutoff)
