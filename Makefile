@@ -35,9 +35,10 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) node_modules/.installed lint typecheck
-	@url=$$(scripts/test-postgres.sh); \
+	@chromium=$$(scripts/ensure-chromium.sh) || exit 1; \
+	url=$$(scripts/test-postgres.sh); \
 	if [ -n "$$url" ]; then echo "tests run on SQLite and PostgreSQL"; else echo "tests run on SQLite only"; fi; \
-	KORTTID_TEST_POSTGRES_URL="$$url" $(BIN)/coverage run -m pytest -q; status=$$?; \
+	CHROMIUM="$$chromium" KORTTID_TEST_POSTGRES_URL="$$url" $(BIN)/coverage run -m pytest -q; status=$$?; \
 	$(BIN)/coverage report; exit $$status
 
 test-fast: $(STAMP)
