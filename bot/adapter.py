@@ -42,8 +42,52 @@ class _CachingConnectorFactory(ConnectorFactory):  # type: ignore[misc]
         client = self._cache.get(key)
         if client is None:
             client = await self._inner.create(service_url, audience)
+            send_cards_as_they_are(client)
             self._cache[key] = client
         return client
+
+
+def send_cards_as_they_are(client: ConnectorClient) -> None:
+    """Keep msrest from walking card content it would return unchanged.
+
+    Before sending, msrest deserializes, validates and re-serializes the activity node by node,
+    an Adaptive Card's whole tree included: most of the CPU of a send. Our cards are plain JSON
+    (parsed from a rendered template), which msrest's serializer copies as it is. So the content
+    is set aside while msrest handles the rest of the activity, then put back: the body sent is
+    the same. Anything that is not plain JSON still goes the msrest way.
+    """
+    serializer = client._serialize
+    original = serializer.body
+
+    def body(data: Any, data_type: str, **kwargs: Any) -> Any:
+        attachments = getattr(data, "attachments", None) if data_type == "Activity" else None
+        if not attachments or not all(_is_plain_json(a.content) for a in attachments):
+            return original(data, data_type, **kwargs)
+        contents = [attachment.content for attachment in attachments]
+        try:
+            for attachment in attachments:
+                attachment.content = None
+            serialized = original(data, data_type, **kwargs)
+        finally:
+            for attachment, content in zip(attachments, contents, strict=True):
+                attachment.content = content
+        for item, content in zip(serialized["attachments"], contents, strict=True):
+            if content is not None:
+                item["content"] = content
+        return serialized
+
+    serializer.body = body
+
+
+def _is_plain_json(value: Any) -> bool:
+    """Only what JSON itself has: msrest serializes these to themselves."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return True
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain_json(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_is_plain_json(item) for item in value)
+    return False
 
 
 class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]

@@ -8,18 +8,24 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from botbuilder.core import ConversationState
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticateRequestResult
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.adapter import CachingAuthentication, build_adapter, build_authentication
-from bot.korttid_bot import BotDeps, KorttidBot
+from bot.korttid_bot import BotDeps, KorttidBot, tenant_of
+from bot.notifier import build_notifier, build_scheduler
+from bot.reporting import digest_settings
 from bot.settings import Settings
 from bot.state_storage import SqlStorage
 from dialogs.router import build_dialog_set
+from notifications.digest import digest_source
 from notifications.render import Renderer
+from notifications.tick import Notifier
 from storage import db
 from storage.domain.clock import Clock, SystemClock
 
@@ -33,6 +39,8 @@ ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", KorttidBot)
 RENDERER = web.AppKey("renderer", Renderer)
 CLOCK = web.AppKey("clock", Clock)
+NOTIFIER = web.AppKey("notifier", Notifier)
+SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -62,6 +70,7 @@ def create_app(
             renderer=renderer,
             clock=clock,
             admin_contact=settings.admin_contact,
+            payment_policy=settings.payment_policy(),
         )
     )
     app[SETTINGS] = settings
@@ -72,7 +81,12 @@ def create_app(
     app[BOT] = bot
     app[RENDERER] = renderer
     app[CLOCK] = clock
+    digest = digest_source(digest_settings(settings), renderer)  # issue 6: the weekly digest
+    notifier = build_notifier(sessions, renderer, adapter, settings.app_id, clock, [digest])
+    app[NOTIFIER] = notifier
+    app[SCHEDULER] = build_scheduler(notifier, clock, settings.tick_seconds)
     app.cleanup_ctx.append(_database(migrate))
+    app.cleanup_ctx.append(_scheduler)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
@@ -90,6 +104,16 @@ def _database(
         await app[ENGINE].dispose()
 
     return context
+
+
+async def _scheduler(app: web.Application) -> AsyncIterator[None]:
+    """Ticks every ``tick_seconds`` while serving, when enabled; stops before the database."""
+    scheduler = app[SCHEDULER]
+    if app[SETTINGS].scheduler_enabled:
+        scheduler.start()
+    yield
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
 
 
 @web.middleware
@@ -111,16 +135,53 @@ async def messages(request: web.Request) -> web.StreamResponse:
     activity = _parse_activity(body)
     if activity is None:
         return web.json_response({"error": "body is not a Bot Framework activity"}, status=400)
+    authenticated = await _authenticate(request, activity)
+    if isinstance(authenticated, web.Response):
+        return authenticated
+    response = await request.app[ADAPTER].process_activity(
+        authenticated, activity, request.app[BOT].on_turn
+    )
+    if response is not None:
+        return web.json_response(_plain(response.body), status=response.status)
+    return web.Response(status=200)
+
+
+async def _authenticate(
+    request: web.Request, activity: Activity
+) -> AuthenticateRequestResult | web.Response:
+    """Check the Bot Framework token before anything is read or written.
+
+    The SDK signals a bad token with PermissionError but also with PyJWT errors, IndexError (an
+    unknown key id) or bare Exceptions: every one of them is a refusal (401), never a 500. Only a
+    failure to fetch the signing keys (requests raises OSError subclasses) is ours: 503, so the
+    channel retries. An activity from another tenant than ours is refused with 403.
+    """
     auth_header = request.headers.get("Authorization", "")
     try:
-        response = await request.app[ADAPTER].process_activity(
-            auth_header, activity, request.app[BOT].on_turn
+        result: AuthenticateRequestResult = await request.app[AUTHENTICATION].authenticate_request(
+            activity, auth_header
         )
-    except PermissionError:
+    except PermissionError as error:
+        log.warning("inbound request refused: %s", type(error).__name__)
         return web.json_response({"error": "unauthorized"}, status=401)
-    if response is not None:
-        return web.json_response(response.body, status=response.status)
-    return web.Response(status=200)
+    except OSError as error:
+        log.error("token signing keys unavailable: %s", type(error).__name__)
+        return web.json_response({"error": "authentication unavailable"}, status=503)
+    except Exception as error:
+        log.warning("inbound request refused: %s", type(error).__name__)
+        return web.json_response({"error": "unauthorized"}, status=401)
+    settings = request.app[SETTINGS]
+    tenant = settings.app_tenant_id if settings.app_id else ""
+    if tenant and activity.channel_id == "msteams" and tenant_of(activity) != tenant:
+        log.warning("activity from another tenant refused")
+        return web.json_response({"error": "forbidden"}, status=403)
+    return result
+
+
+def _plain(body: Any) -> Any:
+    """Invoke bodies may hold msrest models (the SDK's own responses): serialize those to JSON."""
+    serialize = getattr(body, "serialize", None)
+    return serialize() if callable(serialize) else body
 
 
 def _parse_activity(body: bytes) -> Activity | None:

@@ -11,6 +11,7 @@ from datetime import date, time, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.demo_history import seed_history
 from dialogs.staff_import import StaffRow, import_staff
 from storage.domain.readiness import checklist_for
 from storage.models import DecisionKind, ReadinessStatus, Stay, StayStatus
@@ -94,6 +95,7 @@ async def seed_demo(session: AsyncSession, today: date | None = None) -> str:
     created = 0
     for demo in STAYS:
         created += await _seed_stay(session, demo, today)
+    created += await seed_history(session, today)  # issue 6: a past for the digest's trend
     return f"demo data: {len(UNITS)} units, {len(STAFF)} staff, {created} new stays"
 
 

@@ -18,9 +18,9 @@ async def recognise(context: TurnContext, staff: StaffRepository) -> StaffProfil
         return None
     aad_object_id = getattr(sender, "aad_object_id", None)
     if aad_object_id:
-        known = await staff.by_aad_object_id(aad_object_id)
+        known = await staff.profile_by_aad_object_id(aad_object_id)
         if known is not None:
-            return await staff.profile(known)
+            return known
     email = await _fetch_email(context)
     if not email:
         return None

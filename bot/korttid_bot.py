@@ -4,29 +4,37 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
-from botbuilder.core import ConversationState, MessageFactory, TurnContext
+from botbuilder.core import ConversationState, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.dialogs import DialogSet
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, DeliveryModes
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.identity import recognise
 from bot.turn_session import turn_transaction
 from dialogs.commands import PERSONAL, TEAM
-from dialogs.router import route_message
+from dialogs.router import route_invoke, route_message
 from dialogs.turn import TURN_KEY, Turn
+from dialogs.waits import PAYMENT_POLICY_KEY
 from notifications.render import Renderer
 from storage.domain.clock import Clock
+from storage.domain.payment import PaymentPolicy
 from storage.models import ConversationKind, ConversationRef
 from storage.repos.activities import InboundActivityRepository
 from storage.repos.conversations import ConversationRepository
 from storage.repos.staff import StaffProfile, StaffRepository
+from storage.repos.state import ETagConflict
 from storage.repos.units import UnitRepository
 
 log = logging.getLogger(__name__)
+
+TURN_ATTEMPTS = 4  # of n turns at once, one can lose n - 1 races
 
 # installationUpdate actions; the -upgrade forms come when an app upgrade adds or drops the bot.
 _ADD_ACTIONS = frozenset({"add", "add-upgrade"})
@@ -48,6 +56,7 @@ class BotDeps:
     renderer: Renderer
     clock: Clock
     admin_contact: str
+    payment_policy: PaymentPolicy = field(default_factory=PaymentPolicy)  # issue 4: waits
 
 
 class KorttidBot:
@@ -58,15 +67,41 @@ class KorttidBot:
         activity = context.activity
         if activity.type not in _HANDLED:
             return
-        try:
-            async with turn_transaction(self.deps.sessions) as session:
-                if not await self._first_delivery(session, activity):
+        for attempt in range(1, TURN_ATTEMPTS + 1):
+            try:
+                await self._run_turn(context)
+                return
+            except Exception as error:
+                if attempt < TURN_ATTEMPTS and _lost_a_race(error):
+                    # Another turn of this conversation committed first (a second instance, or
+                    # two quick messages): run this one again on the state it left.
+                    log.info("turn retried after a concurrent write, attempt=%s", attempt)
+                    await self.deps.conversation_state.load(context, force=True)
+                    continue
+                await self._apologise(context)
+                return
+
+    async def _run_turn(self, context: TurnContext) -> None:
+        """One attempt: the replies wait until the dialog state is saved, so an attempt that
+        loses the eTag race has said nothing, and its retry does not say things twice."""
+        async with turn_transaction(self.deps.sessions) as session:
+            with _replies_held(context) as replies:
+                if not await self._first_delivery(session, context.activity):
                     log.info("duplicate activity ignored")
                     return
                 await self._dispatch(context, session)
-                await self.deps.conversation_state.save_changes(context)
-        except Exception:
-            await self._apologise(context)
+                await self._save_state(context)
+            # A caller that asked for expectReplies gets them in the HTTP answer instead.
+            if replies and context.activity.delivery_mode != DeliveryModes.expect_replies:
+                await context.send_activities(replies)
+
+    async def _save_state(self, context: TurnContext) -> None:
+        """Saved on every turn that read it, changed or not. The eTag check then puts the turns
+        of one conversation in order: of two at once (two instances, a double click on "Nästa")
+        the later one is run again from the state the first left, instead of both acting on the
+        same meeting step. Turns that never read it (strangers, installs) write nothing."""
+        state = self.deps.conversation_state
+        await state.save_changes(context, force=state.get_cached_state(context) is not None)
 
     async def _first_delivery(self, session: AsyncSession, activity: Activity) -> bool:
         if not activity.id:
@@ -104,7 +139,11 @@ class KorttidBot:
             scope=_scope(context.activity),
             conversation=conversation,
         )
+        turn.extras[PAYMENT_POLICY_KEY] = self.deps.payment_policy
         context.turn_state[TURN_KEY] = turn
+        if context.activity.type == ActivityTypes.invoke:
+            await route_invoke(turn)  # Action.Execute: answered in the HTTP response
+            return
         await route_message(turn, self.deps.dialogs)
 
     async def _on_membership(self, context: TurnContext, session: AsyncSession) -> None:
@@ -155,9 +194,37 @@ class KorttidBot:
             return
         text = self.deps.renderer.text("apology", correlation_id=correlation_id)
         try:
+            if context.activity.type == ActivityTypes.invoke:
+                # Replaces any card answer given before the transaction failed: nothing was saved.
+                await context.send_activity(invoke_message(text))
             await context.send_activity(MessageFactory.text(text))
         except Exception:
             log.warning("could not send apology correlation_id=%s", correlation_id)
+
+
+@contextmanager
+def _replies_held(context: TurnContext) -> Iterator[list[Activity]]:
+    """Collect what the turn sends instead of sending it (the SDK's expectReplies buffer)."""
+    mode = context.activity.delivery_mode
+    context.buffered_reply_activities.clear()
+    context.activity.delivery_mode = DeliveryModes.expect_replies
+    try:
+        yield context.buffered_reply_activities
+    finally:
+        context.activity.delivery_mode = mode
+
+
+def _lost_a_race(error: Exception) -> bool:
+    """A conflict that a fresh attempt resolves: the eTag check, or SQLite's writer lock."""
+    if isinstance(error, ETagConflict):
+        return True
+    return isinstance(error, OperationalError) and "database is locked" in str(error)
+
+
+def invoke_message(text: str) -> Activity:
+    """An invoke answer that shows a message instead of a refreshed card."""
+    body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": text}
+    return Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body))
 
 
 def _scope(activity: Activity) -> str:

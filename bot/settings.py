@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from storage.domain.payment import DEFAULT_GRACE_DAYS, PaymentPolicy
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/korttid.db"
 
@@ -70,6 +73,57 @@ class Settings(BaseSettings):
     log_level: str = Field(
         default="INFO", validation_alias=AliasChoices("KORTTID_LOG_LEVEL", "log_level")
     )
+    # issue 4: payment responsibility (betalningsansvar). The daily amount is set per year, as
+    # JSON {"2026": 9800}; a year without an amount is shown as "not configured", never as 0.
+    payment_policy_version: str = Field(
+        default="lag-2017:612",
+        validation_alias=AliasChoices("KORTTID_PAYMENT_POLICY_VERSION", "payment_policy_version"),
+    )
+    payment_grace_days: int = Field(
+        default=DEFAULT_GRACE_DAYS,
+        ge=0,
+        le=30,
+        validation_alias=AliasChoices("KORTTID_PAYMENT_GRACE_DAYS", "payment_grace_days"),
+    )
+    payment_noon_cutoff: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("KORTTID_PAYMENT_NOON_CUTOFF", "payment_noon_cutoff"),
+    )
+    payment_amounts: dict[int, PositiveInt] = Field(
+        default_factory=dict,
+        validation_alias=AliasChoices("KORTTID_PAYMENT_AMOUNTS", "payment_amounts"),
+    )
+    # issue 6: the weekly digest. ISO weekday (1 = Monday) and local time it goes out.
+    digest_weekday: int = Field(
+        default=1,
+        ge=1,
+        le=7,
+        validation_alias=AliasChoices("KORTTID_DIGEST_WEEKDAY", "digest_weekday"),
+    )
+    digest_time: time = Field(
+        default=time(7, 30), validation_alias=AliasChoices("KORTTID_DIGEST_TIME", "digest_time")
+    )
+    # The steering group's channel: its Teams conversation id (or our conversation_ref id).
+    steering_conversation: str = Field(
+        default="",
+        validation_alias=AliasChoices("KORTTID_STEERING_CONVERSATION", "steering_conversation"),
+    )
+
+    # issue 9: how long free-text notes of closed stays are kept (``korttid purge``), in months.
+    retention_months: int = Field(
+        default=24,
+        ge=1,
+        le=240,
+        validation_alias=AliasChoices("KORTTID_RETENTION_MONTHS", "retention_months"),
+    )
+
+    def payment_policy(self) -> PaymentPolicy:
+        return PaymentPolicy(
+            version=self.payment_policy_version,
+            grace_days=self.payment_grace_days,
+            noon_cutoff=self.payment_noon_cutoff,
+            daily_amounts=dict(self.payment_amounts),
+        )
 
     @property
     def is_dev(self) -> bool:

@@ -37,6 +37,12 @@ def _command(id_: str, pattern: str, scopes: set[str], roles: set[str] | None = 
     )
 
 
+# issue 4: who reads stays (an administrator keeps the registry, not the cases)
+_STAY_READERS: set[str] = {
+    Role.HANDLAGGARE, Role.SJUKSKOTERSKA, Role.REHAB, Role.OMSORGSPERSONAL, Role.KOORDINATOR,
+    Role.BOENDESAMORDNARE, Role.ENHETSCHEF,
+}  # fmt: skip
+
 COMMANDS: tuple[Command, ...] = (
     _command("help", r"hjälp|hjalp|help|\?", {PERSONAL, TEAM}),
     _command(
@@ -44,6 +50,50 @@ COMMANDS: tuple[Command, ...] = (
         r"koppla\s+kanal(?:\s+(?P<unit>\S+))?",
         {TEAM},
         {Role.ENHETSCHEF, Role.ADMIN},
+    ),
+    # issue 6: the period is checked by the handler, so a typo gets a message saying what to type
+    _command("report", r"rapport(?:\s+(?P<period>.+))?", {PERSONAL, TEAM}, {Role.ENHETSCHEF}),
+    # issue 3: the follow-up meeting; a missing code gets a usage message from the handler
+    _command(
+        "meeting_start",
+        r"uppf[öo]ljning(?:s?m[öo]te)?(?:\s+(?P<code>\S+))?",
+        {PERSONAL},
+        {Role.HANDLAGGARE},
+    ),
+    _command(
+        "meeting_takeover", r"ta\s+[öo]ver(?:\s+(?P<code>\S+))?", {PERSONAL}, {Role.HANDLAGGARE}
+    ),
+    # issue 4: stays, readiness and hospital waits; a missing code gets a usage message
+    _command(
+        "register_stay", r"ny\s+vistelse|registrera\s+vistelse", {PERSONAL}, {Role.HANDLAGGARE}
+    ),
+    # "vistelser" lists, "vistelse KOD" opens one; Teams' menu holds ten commands per scope.
+    _command(
+        "stays",
+        r"(?:mina\s+)?vistelser?(?:\s+(?P<arg>\S+))?|(?P<everyone>alla)\s+vistelser",
+        {PERSONAL},
+        _STAY_READERS,
+    ),
+    # "checklista KOD" shows it; "klar läkemedel KOD" (inte klar, ej aktuellt) changes an item.
+    _command(
+        "checklist",
+        r"checklista(?:\s+(?P<code>\S+))?"
+        r"|(?P<status>klart?|(?:inte|ej)\s+klart?|(?:inte|ej)\s+aktuellt?)\s+(?P<item>.+?)\s+(?P<item_code>\S+)",
+        {PERSONAL},
+        _STAY_READERS,
+    ),
+    _command(
+        "home_going",
+        r"hemg[åa]ng(?:\s+(?P<code>\S+)(?:\s+(?P<rest>.+))?)?",
+        {PERSONAL},
+        {Role.HANDLAGGARE},
+    ),
+    _command("close_stay", r"avsluta(?:\s+(?P<code>\S+))?", {PERSONAL}, {Role.HANDLAGGARE}),
+    _command(
+        "hospital_waits",
+        r"utskrivningsklara?(?:\s+(?P<rest>.+))?",
+        {PERSONAL},
+        {Role.BOENDESAMORDNARE, Role.HANDLAGGARE},
     ),
 )
 

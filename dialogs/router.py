@@ -6,30 +6,79 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from botbuilder.core import ConversationState
+from botbuilder.core import ConversationState, InvokeResponse
 from botbuilder.dialogs import DialogSet, DialogTurnStatus
+from botbuilder.schema import Activity, ActivityTypes
 
-from dialogs import basic
+from dialogs import (
+    basic,
+    close_stay,
+    home_going,
+    meeting,
+    register_stay,
+    reports,
+    stay_cards,
+    waits,
+)
 from dialogs.commands import match_command, normalize
+from dialogs.forms import REROUTE
 from dialogs.turn import Turn
+from notifications.render import CARD_CONTENT_TYPE
 from storage.domain.pnr import contains_personal_number
 
 CommandHandler = Callable[[Turn, re.Match[str]], Awaitable[None]]
 ActionHandler = Callable[[Turn, Mapping[str, Any]], Awaitable[None]]
+MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
 
 COMMAND_HANDLERS: dict[str, CommandHandler] = {
     "help": basic.show_help,
     "link_channel": basic.link_channel,
+    "report": reports.show_report,
+    "meeting_start": meeting.start_command,
+    "meeting_takeover": meeting.takeover_command,
+    # issue 4: stays, readiness and hospital waits
+    "register_stay": register_stay.start_command,
+    "stays": stay_cards.stays_command,
+    "checklist": stay_cards.checklist_command,
+    "home_going": home_going.home_going_command,
+    "close_stay": close_stay.close_command,
+    "hospital_waits": waits.waits_command,
 }
 
 ACTION_HANDLERS: dict[str, ActionHandler] = {
     "help": lambda turn, _value: basic.show_help(turn),
+    meeting.START_ACTION: meeting.start_action,
+    meeting.MEETING_ACTION: meeting.step_action,
+    meeting.TAKEOVER_ACTION: meeting.takeover_action,
+    # issue 4: buttons on stay, checklist and wait cards (and on nudges: open_stay, mark_ready)
+    "open_stay": stay_cards.open_stay_action,
+    "my_stays": stay_cards.my_stays_action,
+    "open_checklist": stay_cards.checklist_action,
+    stay_cards.READINESS_VERB: stay_cards.readiness_submit,
+    "mark_ready": stay_cards.mark_ready_action,
+    "home_going": home_going.home_going_action,
+    "close_stay": close_stay.close_action,
+    "wait_new": waits.wait_new_action,
+    "wait_close": waits.wait_close_action,
+}
+
+# Action.Execute verbs (invoke ``adaptiveCard/action``): each returns the refreshed card, or None
+# when the card's stay is refused.
+InvokeHandler = Callable[[Turn, Mapping[str, Any]], Awaitable[dict[str, Any] | None]]
+INVOKE_HANDLERS: dict[str, InvokeHandler] = {
+    stay_cards.READINESS_VERB: stay_cards.readiness_card,
 }
 
 
 def build_dialog_set(conversation_state: ConversationState) -> DialogSet:
     """Every dialog Korttid runs, registered once per app."""
-    return DialogSet(conversation_state.create_property("DialogState"))
+    dialogs = DialogSet(conversation_state.create_property("DialogState"))
+    dialogs.add(meeting.FollowUpMeetingDialog())
+    dialogs.add(register_stay.RegisterStayDialog())
+    dialogs.add(home_going.HomeGoingDialog())
+    dialogs.add(close_stay.CloseStayDialog())
+    dialogs.add(waits.RegisterWaitDialog())
+    return dialogs
 
 
 async def route_message(turn: Turn, dialogs: DialogSet) -> None:
@@ -37,7 +86,8 @@ async def route_message(turn: Turn, dialogs: DialogSet) -> None:
     turn.dialog_context = dialog_context
     if dialog_context.active_dialog is not None:
         result = await dialog_context.continue_dialog()
-        if result.status != DialogTurnStatus.Empty:
+        # A form that stepped aside (REROUTE) leaves this activity to the commands and actions.
+        if result.status != DialogTurnStatus.Empty and result.result != REROUTE:
             return
     value = turn.context.activity.value
     if isinstance(value, Mapping) and isinstance(value.get("action"), str):
@@ -68,3 +118,33 @@ async def route_action(turn: Turn, value: Mapping[str, Any]) -> None:
         await turn.say("unknown_command", text=str(value["action"])[:80])
         return
     await handler(turn, value)
+
+
+async def route_invoke(turn: Turn) -> None:
+    """Invokes: ``adaptiveCard/action`` (Action.Execute) is answered with the refreshed card.
+
+    A refused card (a stay of another unit) gets a message response instead; other invokes are
+    left unanswered, which the adapter turns into 501.
+    """
+    activity = turn.context.activity
+    if activity.name != "adaptiveCard/action":
+        return
+    value = _mapping(activity.value)
+    action = _mapping(value.get("action"))
+    verb = str(action.get("verb") or "")
+    data = _mapping(action.get("data"))
+    handler = INVOKE_HANDLERS.get(verb)
+    card = await handler(turn, data) if handler is not None else None
+    if card is not None:
+        body: dict[str, Any] = {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": card}
+    else:
+        key = "stay_refused" if handler is not None else "unknown_command"
+        text = turn.renderer.text(key, text=verb[:80] or "…")
+        body = {"statusCode": 200, "type": MESSAGE_CONTENT_TYPE, "value": text}
+    await turn.context.send_activity(
+        Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body))
+    )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}

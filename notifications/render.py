@@ -10,6 +10,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from storage.domain.pnr import redact_personal_numbers
+
 TEMPLATES = Path(__file__).parent / "templates"
 CATALOGUE = Path(__file__).parent / "texts.sv.toml"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
@@ -39,7 +41,9 @@ class Renderer:
         }
 
     def text(self, key: str, **context: Any) -> str:
-        return str(self._text_templates[key].render(**context))
+        # Messages echo what people typed ("I did not understand …"): an identity number never
+        # goes back into the chat, even when a path forgot to refuse it first.
+        return redact_personal_numbers(str(self._text_templates[key].render(**context)))
 
     def role_name(self, role: str) -> str:
         return str(self.catalogue["roles"].get(role, role))
@@ -50,5 +54,16 @@ class Renderer:
     def card(self, template: str, /, **context: Any) -> dict[str, Any]:
         """Render ``templates/<name>.json.j2`` to an Adaptive Card dict."""
         rendered = self.env.get_template(f"{template}.json.j2").render(**context)
-        card: dict[str, Any] = json.loads(rendered)
+        card: dict[str, Any] = _redacted(json.loads(rendered))
         return card
+
+
+def _redacted(node: Any) -> Any:
+    """A card may show back what was typed (a refused form): never with an identity number."""
+    if isinstance(node, str):
+        return redact_personal_numbers(node)
+    if isinstance(node, dict):
+        return {key: _redacted(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_redacted(value) for value in node]
+    return node

@@ -151,6 +151,8 @@ class Stay(SQLModel, table=True):
         Index("ix_stay_status_home_going", "status", "home_going_date"),
         Index("ix_stay_unit_departure", "unit_id", "departure_date"),
         Index("ix_stay_unit_deadline", "unit_id", "followup_deadline"),
+        Index("ix_stay_unit_arrival", "unit_id", "arrival_date"),  # indicators (migration 0006)
+        Index("ix_stay_unit_decided", "unit_id", "decided_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id")
@@ -206,6 +208,7 @@ class ReadinessItem(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("stay_id", "kind", name="uq_readiness_stay_kind"),
         Index("ix_readiness_status_stay", "status", "stay_id"),
+        Index("ix_readiness_kind_status_updated", "kind", "status", "updated_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id")
@@ -235,7 +238,10 @@ class OutboxMessage(SQLModel, table=True):
     """A message to deliver. ``key`` (stay, kind, due date, recipient) makes each fact send once."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_outbox_status_unit_due", "status", "unit_id", "due_at"),  # indicators
+    )
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=300, unique=True)
     kind: str = Field(max_length=48)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.settings import Settings, StartupRefused, check_startup
+
+
+@pytest.fixture(autouse=True)
+def _drop_cli_log_handler() -> Iterator[None]:
+    """main() installs a log handler on the (captured) stderr; remove it with the capture."""
+    yield
+    root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != "korttid"]
 
 
 def _dev(**overrides: str) -> Settings:

@@ -80,9 +80,15 @@ def demo_stack(tmp_path: Path) -> Iterator[str]:
         processes.append(
             subprocess.Popen(
                 [
-                    str(PLAYGROUND), "--dt", "-c", "msteams", "-p", str(playground_port),
-                    "-e", f"http://127.0.0.1:{bot_port}/api/messages",
-                ],  # fmt: skip
+                    str(PLAYGROUND),
+                    "--dt",
+                    "-c",
+                    "msteams",
+                    "-p",
+                    str(playground_port),
+                    "-e",
+                    f"http://127.0.0.1:{bot_port}/api/messages",
+                ],
                 cwd=tmp_path,
                 env={**env, "TEAMSAPPTESTER_BROWSER": "none"},
                 stdout=subprocess.DEVNULL,
@@ -103,9 +109,13 @@ def test_handlaggare_types_help_in_the_playground_and_gets_the_card(demo_stack: 
     screenshot = SCREENSHOTS / "playground-help.png"
     result = subprocess.run(
         [
-            "node", str(ROOT / "tests" / "e2e" / "playground_chat.js"),
-            demo_stack, "hjälp", "Det här kan du göra", str(screenshot),
-        ],  # fmt: skip
+            "node",
+            str(ROOT / "tests" / "e2e" / "playground_chat.js"),
+            demo_stack,
+            "hjälp",
+            "Det här kan du göra",
+            str(screenshot),
+        ],
         env={**os.environ, "CHROMIUM": _chromium(), "NODE_PATH": str(ROOT / "node_modules")},
         capture_output=True,
         text=True,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import InboundActivity
+from storage.models import InboundActivity, utcnow
 
 
 class InboundActivityRepository:
@@ -17,16 +18,26 @@ class InboundActivityRepository:
         self.session = session
 
     async def claim(self, activity_id: str) -> bool:
-        """True the first time an id is seen; False for a duplicate."""
-        try:
-            async with self.session.begin_nested():
-                self.session.add(InboundActivity(activity_id=activity_id))
-        except IntegrityError:
-            return False
-        return True
+        """True the first time an id is seen; False for a duplicate.
+
+        Every turn starts here, so it is one ``INSERT ... ON CONFLICT DO NOTHING`` (both
+        databases have it) rather than an ORM insert in a savepoint: three statements and a
+        flush fewer per turn. A concurrent duplicate waits for the first one's commit, as before.
+        """
+        bind = self.session.bind
+        dialect = bind.dialect.name if bind is not None else "sqlite"
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        result = await self.session.exec(
+            insert(InboundActivity)
+            .values(activity_id=activity_id, received_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["activity_id"])
+        )
+        return result.rowcount == 1
 
     async def forget(self, key: str) -> None:
-        await self.session.exec(delete(InboundActivity).where(col(InboundActivity.activity_id) == key))
+        await self.session.exec(
+            delete(InboundActivity).where(col(InboundActivity.activity_id) == key)
+        )
 
     async def forget_before(self, cutoff: datetime) -> None:
         await self.session.exec(

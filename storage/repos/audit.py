@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.domain.pnr import redact_personal_numbers
 from storage.models import AuditEvent
 
 
@@ -30,7 +31,7 @@ class AuditRepository:
                 actor_staff_id=actor_staff_id,
                 stay_id=stay_id,
                 unit_id=unit_id,
-                detail=detail or {},
+                detail=_redacted(detail or {}),
             )
         )
         await self.session.flush()
@@ -46,3 +47,14 @@ class AuditRepository:
             select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
         )
         return result.all()
+
+
+def _redacted(value: Any) -> Any:
+    """Details may quote what a card carried (a tampered id): never an identity number."""
+    if isinstance(value, str):
+        return redact_personal_numbers(value)
+    if isinstance(value, dict):
+        return {key: _redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(item) for item in value]
+    return value

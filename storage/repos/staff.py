@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from storage.models import Staff, StaffRole, StaffUnit, Unit, utcnow
+from storage.repos.keys import is_possible_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +39,43 @@ class StaffRepository:
         )
         return result.first()
 
+    async def profile_by_aad_object_id(self, aad_object_id: str) -> StaffProfile | None:
+        """The active staff member with this Teams identity, as a profile, in one query.
+
+        Every turn asks this; one statement with the roles and units joined replaces three
+        (the member, then its roles, then its units).
+        """
+        query: Select[*tuple[Any, ...]] = (
+            Select(
+                col(Staff.id),
+                col(Staff.email),
+                col(Staff.name),
+                col(StaffRole.role),
+                col(StaffUnit.unit_id),
+            )
+            .outerjoin(StaffRole, col(StaffRole.staff_id) == Staff.id)
+            .outerjoin(StaffUnit, col(StaffUnit.staff_id) == Staff.id)
+            .where(col(Staff.aad_object_id) == aad_object_id, col(Staff.active))
+        )
+        rows: Sequence[Any] = (await self.session.exec(query)).all()
+        if not rows or rows[0][0] is None:
+            return None
+        staff_id, email, name = rows[0][0], rows[0][1], rows[0][2]
+        return StaffProfile(
+            id=staff_id,
+            email=email,
+            name=name,
+            roles=frozenset(row[3] for row in rows if row[3] is not None),
+            unit_ids=frozenset(row[4] for row in rows if row[4] is not None),
+        )
+
     async def by_email(self, email: str) -> Staff | None:
         result = await self.session.exec(select(Staff).where(Staff.email == email.strip().lower()))
         return result.first()
 
     async def by_id(self, staff_id: int) -> Staff | None:
+        if not is_possible_id(staff_id):
+            return None
         return await self.session.get(Staff, staff_id)
 
     async def profile(self, staff: Staff) -> StaffProfile:

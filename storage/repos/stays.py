@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.domain.calendar import followup_deadline
 from storage.models import ReadinessItem, ReadinessStatus, Stay, StayStatus, utcnow
+from storage.repos.keys import is_possible_id
 
 
 class StayRepository:
@@ -23,6 +24,8 @@ class StayRepository:
         return stay
 
     async def by_id(self, stay_id: int) -> Stay | None:
+        if not is_possible_id(stay_id):
+            return None
         return await self.session.get(Stay, stay_id)
 
     async def by_case_code(self, case_code: str, unit_ids: Iterable[int]) -> Stay | None:
@@ -80,4 +83,63 @@ class StayRepository:
                         status=ReadinessStatus.NOT_READY,
                     )
                 )
+        await self.session.flush()
+
+    # --- issue 4: stays, readiness and registration ---
+
+    async def case_codes_with_prefix(self, unit_id: int, prefix: str) -> Sequence[str]:
+        """Every case code of a unit that starts with ``prefix`` (for suggesting the next one)."""
+        result = await self.session.exec(
+            select(Stay.case_code).where(
+                Stay.unit_id == unit_id, col(Stay.case_code).startswith(prefix.upper())
+            )
+        )
+        return result.all()
+
+    async def active_for_handlaggare(
+        self, handlaggare_id: int, unit_ids: Iterable[int]
+    ) -> Sequence[Stay]:
+        """Active stays a handläggare is responsible for, within the given units."""
+        ids = list(unit_ids)
+        if not ids:
+            return []
+        result = await self.session.exec(
+            select(Stay)
+            .where(
+                col(Stay.unit_id).in_(ids),
+                Stay.status == StayStatus.ACTIVE,
+                Stay.handlaggare_id == handlaggare_id,
+            )
+            .order_by(col(Stay.arrival_date), col(Stay.case_code))
+        )
+        return result.all()
+
+    async def items_for(self, stay_ids: Iterable[int]) -> dict[int, list[ReadinessItem]]:
+        """Readiness items of several stays in one query, by stay id."""
+        ids = list(stay_ids)
+        found: dict[int, list[ReadinessItem]] = {stay_id: [] for stay_id in ids}
+        if not ids:
+            return found
+        result = await self.session.exec(
+            select(ReadinessItem)
+            .where(col(ReadinessItem.stay_id).in_(ids))
+            .order_by(col(ReadinessItem.id))
+        )
+        for item in result.all():
+            found[item.stay_id].append(item)
+        return found
+
+    async def item(self, stay_id: int, kind: str) -> ReadinessItem | None:
+        result = await self.session.exec(
+            select(ReadinessItem).where(
+                ReadinessItem.stay_id == stay_id, ReadinessItem.kind == kind
+            )
+        )
+        return result.first()
+
+    async def save_item(self, item: ReadinessItem, status: str, staff_id: int | None) -> None:
+        item.status = status
+        item.updated_by_id = staff_id
+        item.updated_at = utcnow()
+        self.session.add(item)
         await self.session.flush()

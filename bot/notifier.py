@@ -1,0 +1,63 @@
+"""Wiring the notification engine to the bot: the sender, the rate limiter, the scheduler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from botbuilder.integration.aiohttp import CloudAdapter
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.sender import BotSender
+from notifications.dispatcher import Dispatcher
+from notifications.ratelimit import RateLimiter
+from notifications.render import Renderer
+from notifications.tick import Notifier, NudgeSource
+from storage.domain.clock import Clock
+
+log = logging.getLogger(__name__)
+
+TICK_JOB_ID = "korttid-tick"
+
+
+def build_notifier(
+    sessions: async_sessionmaker[AsyncSession],
+    renderer: Renderer,
+    adapter: CloudAdapter,
+    app_id: str,
+    clock: Clock,
+    sources: Sequence[NudgeSource] = (),
+) -> Notifier:
+    # The send rate is measured on the injected clock, so a test's fixed clock controls it too.
+    limiter = RateLimiter(monotonic=lambda: clock.now().timestamp())
+    dispatcher = Dispatcher(sessions, renderer, BotSender(adapter, app_id), limiter=limiter)
+    return Notifier(sessions, dispatcher, sources=sources)
+
+
+async def run_tick(notifier: Notifier, clock: Clock) -> None:
+    """One scheduled tick; a failure is logged and the next tick simply tries again."""
+    try:
+        report = await notifier.tick(clock.now())
+    except Exception:
+        log.exception("tick failed")
+        return
+    log.debug("tick: %s", report)
+
+
+def build_scheduler(notifier: Notifier, clock: Clock, tick_seconds: int) -> AsyncIOScheduler:
+    """APScheduler only says *when* to tick; it holds no business state (the outbox does)."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        run_tick,
+        "interval",
+        seconds=tick_seconds,
+        args=(notifier, clock),
+        id=TICK_JOB_ID,
+        max_instances=1,  # a long delivery pass is never overlapped by the next tick
+        coalesce=True,  # ticks missed meanwhile collapse into one
+        misfire_grace_time=tick_seconds,
+    )
+    return scheduler

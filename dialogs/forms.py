@@ -1,0 +1,209 @@
+"""Questions answered by card or by typing, for the stay dialogs.
+
+``Ask`` shows one small card (``stay_ask.json.j2``) and waits. The answer is a pressed button's
+``choice``, the card's inputs, or typed text; it goes through the step's parser, and a wrong answer
+gets the parser's Swedish message while the question stays open. Only plain JSON values are kept in
+the dialog state, so a stored question survives a restart.
+
+``FormDialog`` ends itself, and hands the activity back to the router (result ``REROUTE``), when the
+person presses a button of another card, types another command at a question that is not free
+text, or comes back after the question has gone stale. ``avbryt`` cancels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.dialogs import (
+    ComponentDialog,
+    Dialog,
+    DialogContext,
+    DialogInstance,
+    DialogTurnResult,
+    DialogTurnStatus,
+)
+from botbuilder.schema import Activity, ActivityTypes
+
+from dialogs.commands import match_command, normalize
+from dialogs.parsing import InvalidInput
+from dialogs.turn import Turn
+from storage.domain.pnr import contains_personal_number
+
+REROUTE = "korttid.reroute"
+CANCEL_WORDS = frozenset({"avbryt", "avbryt.", "cancel"})
+STALE_AFTER = timedelta(hours=4)  # an unanswered question older than this is dropped
+
+# Every key the card template reads, so a question only names what it sets.
+INPUT_DEFAULTS: dict[str, Any] = {
+    "label": None,
+    "value": None,
+    "placeholder": None,
+    "max_length": 100,
+    "multiline": False,
+    "choices": [],
+}
+
+Parser = Callable[[Turn, str, Mapping[str, Any]], Awaitable[Any]]
+
+
+def question(
+    step: str,
+    *,
+    title: str,
+    text: str,
+    hint: str | None = None,
+    progress: str | None = None,
+    inputs: list[dict[str, Any]] | None = None,
+    submit: str | None = None,
+    buttons: list[dict[str, str]] | None = None,
+    facts: list[dict[str, str]] | None = None,
+    context: Mapping[str, Any] | None = None,
+    free_text: bool = False,
+) -> dict[str, Any]:
+    """The options of one ``Ask``: card values (all JSON) and what the parser needs to know."""
+    return {
+        "card": {
+            "step": step,
+            "title": title,
+            "text": text,
+            "hint": hint,
+            "progress": progress,
+            "inputs": [INPUT_DEFAULTS | field for field in inputs or []],
+            "submit": submit,
+            "buttons": buttons or [],
+            "facts": facts or [],
+        },
+        "context": dict(context or {}),
+        "free_text": free_text,
+    }
+
+
+def answer_of(activity: Activity, card: Mapping[str, Any]) -> str | None:
+    """The answer in a card submit or typed text; None for a submit from another question."""
+    value = activity.value
+    if isinstance(value, Mapping):
+        if value.get("step") != card["step"]:
+            return None
+        if value.get("choice"):
+            return str(value["choice"])
+        parts = [str(value.get(field["id"]) or "").strip() for field in card["inputs"]]
+        return " ".join(part for part in parts if part)
+    return normalize(activity.text or "")
+
+
+class Ask(Dialog):  # type: ignore[misc]
+    """One question; ends with the parsed value."""
+
+    def __init__(self, dialog_id: str, parse: Parser) -> None:
+        super().__init__(dialog_id)
+        self._parse = parse
+
+    async def begin_dialog(
+        self, dialog_context: DialogContext, options: object = None
+    ) -> DialogTurnResult:
+        assert isinstance(options, dict)
+        turn = Turn.of(dialog_context.context)
+        state = dialog_context.active_dialog.state
+        state["question"] = options
+        state["asked_at"] = turn.clock.now().isoformat()
+        await turn.show_card("stay_ask", **options["card"])
+        return Dialog.end_of_turn
+
+    async def continue_dialog(self, dialog_context: DialogContext) -> DialogTurnResult:
+        context = dialog_context.context
+        if context.activity.type != ActivityTypes.message:
+            return Dialog.end_of_turn
+        turn = Turn.of(context)
+        options = dialog_context.active_dialog.state["question"]
+        answer = answer_of(context.activity, options["card"])
+        if answer is None:
+            await turn.say("form_stale_card")
+            return Dialog.end_of_turn
+        if contains_personal_number(answer):
+            await turn.say("personal_number_refused")
+            return Dialog.end_of_turn
+        try:
+            value = await self._parse(turn, answer, options["context"])
+        except InvalidInput as invalid:
+            await turn.say(invalid.key, **invalid.values)
+            return Dialog.end_of_turn
+        return await dialog_context.end_dialog(value)
+
+    async def accepts(self, turn: Turn, text: str, options: Mapping[str, Any]) -> bool:
+        """Whether typed text is a valid answer here (then it is not taken as a command)."""
+        try:
+            await self._parse(turn, text, options["context"])
+        except InvalidInput:
+            return False
+        return True
+
+    async def reprompt_dialog(self, context: TurnContext, instance: DialogInstance) -> None:
+        await Turn.of(context).show_card("stay_ask", **instance.state["question"]["card"])
+
+
+class FormDialog(ComponentDialog):  # type: ignore[misc]
+    """A multi-step form of ``Ask`` questions that steps aside for other commands."""
+
+    cancelled_key = "form_cancelled"
+
+    async def on_continue_dialog(self, inner_dc: DialogContext) -> DialogTurnResult:
+        activity = inner_dc.context.activity
+        if activity.type == ActivityTypes.message:
+            turn = Turn.of(inner_dc.context)
+            if _is_cancel(activity):
+                await inner_dc.cancel_all_dialogs()
+                await turn.say(self.cancelled_key)
+                return DialogTurnResult(DialogTurnStatus.Complete)
+            reason = await self._steps_aside(inner_dc, turn)
+            if reason is not None:
+                await inner_dc.cancel_all_dialogs()
+                await turn.say(reason)
+                return DialogTurnResult(DialogTurnStatus.Complete, REROUTE)
+        result: DialogTurnResult = await super().on_continue_dialog(inner_dc)
+        return result
+
+    async def _steps_aside(self, inner_dc: DialogContext, turn: Turn) -> str | None:
+        """Why the form gives way to this activity (a catalogue key), or None to answer it."""
+        activity = inner_dc.context.activity
+        value = activity.value
+        if isinstance(value, Mapping) and isinstance(value.get("action"), str):
+            return "form_left"  # a button of another card
+        active = inner_dc.active_dialog
+        state = _question_state(inner_dc)
+        if active is None or state is None:
+            return None
+        if _is_stale(state, turn.clock.now()):
+            return "form_expired"
+        typed = not isinstance(value, Mapping)
+        if not typed or state["question"].get("free_text"):
+            return None
+        text = normalize(activity.text or "")
+        if match_command(text) is None:
+            return None
+        # A word that answers the question ("avsluta" to confirm closing) is an answer.
+        ask = await self.find_dialog(active.id)
+        if isinstance(ask, Ask) and await ask.accepts(turn, text, state["question"]):
+            return None
+        return "form_left"
+
+
+def _question_state(inner_dc: DialogContext) -> Mapping[str, Any] | None:
+    """The state of the open ``Ask``: it is on top of the form's stack while a question waits."""
+    active = inner_dc.active_dialog
+    state = active.state if active is not None else None
+    return state if isinstance(state, Mapping) and "question" in state else None
+
+
+def _is_stale(state: Mapping[str, Any], now: datetime) -> bool:
+    asked = state.get("asked_at")
+    return isinstance(asked, str) and now - datetime.fromisoformat(asked) > STALE_AFTER
+
+
+def _is_cancel(activity: Activity) -> bool:
+    value = activity.value
+    if isinstance(value, Mapping):
+        return str(value.get("choice") or "").lower() in CANCEL_WORDS
+    return normalize(activity.text or "").lower() in CANCEL_WORDS

@@ -1,0 +1,771 @@
+"""The follow-up meeting (uppföljningsmöte), walked step by step through the agenda of seed 001.
+
+``FollowUpMeetingDialog`` is a ComponentDialog whose one inner dialog loops over the agenda. The
+position is not a waterfall index: it is ``FollowUpMeeting.current_step`` in the meeting row, and
+the dialog state holds only the meeting's id. So a step can be re-entered, the agenda can change,
+and a meeting resumes where it stopped after a restart, in another conversation or on another
+device, and for a colleague who takes it over.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.dialogs import (
+    ComponentDialog,
+    Dialog,
+    DialogContext,
+    DialogInstance,
+    DialogTurnResult,
+    DialogTurnStatus,
+)
+from botbuilder.schema import Activity, TextFormatTypes
+
+from dialogs import meeting_service as service
+from dialogs.agenda import Agenda, AgendaStep, StepKind, default_agenda
+from dialogs.commands import TEAM, match_command
+from dialogs.meeting_decision import (
+    FIELDS,
+    OPTIONAL,
+    DecisionContext,
+    is_afternoon,
+    next_missing,
+    parse_field,
+    parse_form,
+    parse_kind,
+)
+from dialogs.meeting_input import Move, Submitted, is_yes, read_participants, read_submitted
+from dialogs.meeting_input import read_typed as read_typed_move
+from dialogs.meeting_views import (
+    DECISION_TEMPLATE,
+    STEP_TEMPLATE,
+    TAKEOVER_TEMPLATE,
+    MeetingView,
+    decision_form,
+    decision_line,
+    field_question,
+    meeting_summary,
+    step_card,
+)
+from dialogs.parsing import InvalidInput
+from dialogs.turn import Turn
+from notifications.formatting import format_date
+from notifications.meeting_summary import render_meeting_summary
+from storage.domain.clock import local_today
+from storage.domain.pnr import contains_personal_number
+from storage.models import DecisionKind, FollowUpMeeting, MeetingStatus, Role, Stay, StayStatus
+from storage.repos.units import UnitRepository
+
+MEETING_DIALOG_ID = "followup_meeting_v1"
+AGENDA_LOOP_ID = "followup_meeting_v1.agenda"
+MEETING_ACTION = "meeting"  # a step card's buttons
+START_ACTION = "meeting_start"  # {"stay_id": ...}: e.g. a button on a stay's card
+TAKEOVER_ACTION = "meeting_takeover"  # {"meeting_id": ...}
+NOTE_LIMIT = 500
+_REDIRECTED_COMMANDS = frozenset({"meeting_start", "meeting_takeover"})
+
+
+# --- entry points: commands and card actions ---------------------------------------------------
+
+
+async def start_command(turn: Turn, match: re.Match[str]) -> None:
+    """``uppföljning KOD``: start the stay's meeting, resume it, or say who has it open."""
+    code = match.group("code")
+    if turn.scope == TEAM:
+        await turn.say("meeting_personal_only")
+        return
+    if not code:
+        await turn.say("meeting_usage", example=await _example_code(turn))
+        return
+    stay = await service.stay_for_code(turn.session, code, turn.profile)
+    await _open_for_stay(turn, stay, code)
+
+
+async def start_action(turn: Turn, value: Mapping[str, Any]) -> None:
+    stay = await _stay_from(turn, value.get("stay_id"))
+    await _open_for_stay(turn, stay, stay.case_code if stay else "?")
+
+
+async def takeover_command(turn: Turn, match: re.Match[str]) -> None:
+    """``ta över KOD``: continue a meeting a colleague has open."""
+    code = match.group("code")
+    if turn.scope == TEAM:
+        await turn.say("meeting_personal_only")
+        return
+    if not code:
+        await turn.say("meeting_takeover_usage", example=await _example_code(turn))
+        return
+    stay = await service.stay_for_code(turn.session, code, turn.profile)
+    await _take_over_stay(turn, stay, code)
+
+
+async def takeover_action(turn: Turn, value: Mapping[str, Any]) -> None:
+    meeting = await _meeting_from(turn, value.get("meeting_id"))
+    stay = await service.stay_by_id(turn.session, meeting.stay_id) if meeting else None
+    await _take_over_stay(turn, stay, stay.case_code if stay else "?")
+
+
+async def step_action(turn: Turn, value: Mapping[str, Any]) -> None:
+    """A step card pressed while no meeting runs in this conversation: pick the meeting up here."""
+    meeting = await _meeting_from(turn, value.get("meeting_id"))
+    stay = await service.stay_by_id(turn.session, meeting.stay_id) if meeting else None
+    if meeting is None or stay is None or not service.may_run_meetings(turn.profile, stay):
+        await turn.say("meeting_stay_not_found", code=stay.case_code if stay else "?")
+        return
+    if meeting.status != MeetingStatus.IN_PROGRESS:
+        await turn.say("meeting_not_open", code=stay.case_code)
+        return
+    if meeting.owner_id != turn.profile.id:
+        await _offer_takeover(turn, meeting, stay)
+        return
+    await _begin(turn, meeting, submitted=dict(value))
+
+
+async def _open_for_stay(turn: Turn, stay: Stay | None, code: str) -> None:
+    if stay is None or not service.may_run_meetings(turn.profile, stay):
+        if stay is not None and not turn.profile.has_role(Role.HANDLAGGARE):
+            await turn.say("not_allowed", roles=turn.renderer.role_name(Role.HANDLAGGARE).lower())
+            return
+        await turn.say("meeting_stay_not_found", code=code)
+        return
+    if stay.status != StayStatus.ACTIVE:
+        await turn.say("meeting_stay_closed", code=stay.case_code)
+        return
+    meeting = await service.open_meeting(turn.session, stay)
+    if meeting is not None and meeting.owner_id != turn.profile.id:
+        await _offer_takeover(turn, meeting, stay)
+        return
+    total = default_agenda().total
+    if meeting is None:
+        meeting = await service.start_meeting(turn.session, stay, turn.profile, turn.clock.now())
+        await _audit(turn, "meeting.start", meeting)
+        await turn.say("meeting_started", code=stay.case_code)
+        if stay.followup_held_on is not None:
+            await turn.say(
+                "meeting_held_before", code=stay.case_code, date=format_date(stay.followup_held_on)
+            )
+    else:
+        await _audit(turn, "meeting.resume", meeting, step=meeting.current_step)
+        await turn.say(
+            "meeting_resumed", code=stay.case_code, step=meeting.current_step, total=total
+        )
+    await _begin(turn, meeting)
+
+
+async def _take_over_stay(turn: Turn, stay: Stay | None, code: str) -> None:
+    if stay is None or not service.may_run_meetings(turn.profile, stay):
+        await turn.say("meeting_stay_not_found", code=code)
+        return
+    meeting = await service.open_meeting(turn.session, stay)
+    if meeting is None:
+        await turn.say("meeting_nothing_to_take_over", code=stay.case_code)
+        return
+    if meeting.owner_id != turn.profile.id:
+        previous = await service.take_over(turn.session, meeting, turn.profile)
+        await _audit(turn, "meeting.takeover", meeting, previous_owner_id=previous)
+        await turn.say(
+            "meeting_taken_over",
+            code=stay.case_code,
+            name=await service.staff_name(turn.session, previous),
+            step=meeting.current_step,
+            total=default_agenda().total,
+        )
+    await _begin(turn, meeting)
+
+
+async def _offer_takeover(turn: Turn, meeting: FollowUpMeeting, stay: Stay) -> None:
+    agenda = default_agenda()
+    await turn.show_card(
+        TAKEOVER_TEMPLATE,
+        meeting_id=meeting.id,
+        case_code=stay.case_code,
+        owner_name=await service.staff_name(turn.session, meeting.owner_id),
+        step=meeting.current_step,
+        total=agenda.total,
+        step_title=agenda.step(meeting.current_step).title,
+    )
+
+
+async def _begin(
+    turn: Turn, meeting: FollowUpMeeting, submitted: dict[str, Any] | None = None
+) -> None:
+    assert turn.dialog_context is not None
+    options = {"meeting_id": meeting.id, "submitted": submitted}
+    await turn.dialog_context.begin_dialog(MEETING_DIALOG_ID, options)
+
+
+async def _stay_from(turn: Turn, raw_id: Any) -> Stay | None:
+    try:
+        return await service.stay_by_id(turn.session, int(raw_id))
+    except (TypeError, ValueError):
+        return None
+
+
+async def _meeting_from(turn: Turn, raw_id: Any) -> FollowUpMeeting | None:
+    try:
+        return await service.meeting_by_id(turn.session, int(raw_id))
+    except (TypeError, ValueError):
+        return None
+
+
+async def _example_code(turn: Turn) -> str:
+    units = await UnitRepository(turn.session).by_ids(turn.profile.unit_ids)
+    return f"{units[0].code}-001" if units else "ÄNG-001"
+
+
+async def _audit(turn: Turn, action: str, meeting: FollowUpMeeting, **detail: Any) -> None:
+    await turn.audit(action, stay_id=meeting.stay_id, detail={"meeting_id": meeting.id, **detail})
+
+
+# --- the dialog --------------------------------------------------------------------------------
+
+
+class FollowUpMeetingDialog(ComponentDialog):  # type: ignore[misc]
+    """The meeting as one component; steps that are not ours go back to the router."""
+
+    def __init__(self, agenda: Agenda | None = None) -> None:
+        super().__init__(MEETING_DIALOG_ID)
+        self.add_dialog(AgendaLoopDialog(agenda or default_agenda()))
+
+    async def begin_dialog(
+        self, dialog_context: DialogContext, options: object = None
+    ) -> DialogTurnResult:
+        if isinstance(options, Mapping):
+            dialog_context.active_dialog.state["meeting_id"] = options.get("meeting_id")
+        return await super().begin_dialog(dialog_context, options)
+
+    async def continue_dialog(self, dialog_context: DialogContext) -> DialogTurnResult:
+        meeting_id = dialog_context.active_dialog.state.get("meeting_id")
+        elsewhere = _belongs_elsewhere(dialog_context.context, meeting_id)
+        if elsewhere == "leave":
+            # The meeting stays open in its row; the router starts what was asked for.
+            await dialog_context.end_dialog()
+            return DialogTurnResult(DialogTurnStatus.Empty)
+        if elsewhere == "pass":
+            return DialogTurnResult(DialogTurnStatus.Empty)
+        return await super().continue_dialog(dialog_context)
+
+
+def _belongs_elsewhere(context: TurnContext, meeting_id: Any) -> str | None:
+    """'leave' to hand over to another meeting, 'pass' for another card, None for ours."""
+    value = context.activity.value
+    if isinstance(value, Mapping) and isinstance(value.get("action"), str):
+        action = value["action"]
+        if action in (START_ACTION, TAKEOVER_ACTION):
+            return "leave"
+        if action == MEETING_ACTION:
+            return None if str(value.get("meeting_id")) == str(meeting_id) else "leave"
+        return "pass"
+    found = match_command(context.activity.text or "")
+    if found is not None and found[0].id in _REDIRECTED_COMMANDS:
+        return "leave"
+    return None
+
+
+@dataclass
+class MeetingTurn:
+    """One turn of a running meeting: the turn, the meeting row, its stay."""
+
+    turn: Turn
+    agenda: Agenda
+    meeting: FollowUpMeeting
+    stay: Stay
+
+    @property
+    def step(self) -> AgendaStep:
+        return self.agenda.step(self.meeting.current_step)
+
+    def view(self) -> MeetingView:
+        return MeetingView(
+            self.turn.renderer, self.agenda, self.meeting, self.stay, local_today(self.turn.clock)
+        )
+
+    def text(self, key: str, **values: Any) -> str:
+        return self.turn.renderer.text(key, **values)
+
+    async def say(self, *parts: str) -> None:
+        await self.turn.say_text("\n\n".join(part for part in parts if part))
+
+    async def save(self) -> None:
+        await service.save(self.turn.session, self.meeting)
+
+    async def audit(self, action: str, **detail: Any) -> None:
+        await _audit(self.turn, action, self.meeting, **detail)
+
+    def decision_context(self) -> DecisionContext:
+        return DecisionContext(
+            today=local_today(self.turn.clock),
+            decision_end_date=self.stay.decision_end_date,
+            labels=self.turn.renderer.catalogue["meeting_fields"],
+        )
+
+    def error_text(self, error: InvalidInput) -> str:
+        return self.text(error.key, **error.values)
+
+
+class AgendaLoopDialog(Dialog):  # type: ignore[misc]
+    """Shows the meeting's current step and handles one answer per turn, until it is held."""
+
+    def __init__(self, agenda: Agenda) -> None:
+        super().__init__(AGENDA_LOOP_ID)
+        self.agenda = agenda
+
+    async def begin_dialog(
+        self, dialog_context: DialogContext, options: object = None
+    ) -> DialogTurnResult:
+        opts = options if isinstance(options, Mapping) else {}
+        dialog_context.active_dialog.state["meeting_id"] = opts.get("meeting_id")
+        current = await self._load(dialog_context)
+        if current is None:
+            return await dialog_context.end_dialog()
+        submitted = opts.get("submitted")
+        if isinstance(submitted, Mapping):
+            return await self._on_submit(dialog_context, current, read_submitted(submitted))
+        await self._prompt(current)
+        return Dialog.end_of_turn
+
+    async def continue_dialog(self, dialog_context: DialogContext) -> DialogTurnResult:
+        current = await self._load(dialog_context)
+        if current is None:
+            return await dialog_context.end_dialog()
+        activity = dialog_context.context.activity
+        if dialog_context.active_dialog.state.pop("confirm_cancel", False):
+            return await self._on_cancel_answer(dialog_context, current, activity.text or "")
+        value = activity.value
+        if isinstance(value, Mapping) and value.get("action") == MEETING_ACTION:
+            return await self._on_submit(dialog_context, current, read_submitted(value))
+        return await self._on_typed(dialog_context, current, activity.text or "")
+
+    async def reprompt_dialog(self, context: TurnContext, instance: DialogInstance) -> None:
+        """Another dialog ended on top of the meeting: show where the meeting is."""
+        turn = Turn.of(context)
+        meeting = await service.meeting_by_id(turn.session, int(instance.state["meeting_id"]))
+        if meeting is None or meeting.status != MeetingStatus.IN_PROGRESS:
+            return
+        stay = await service.stay_by_id(turn.session, meeting.stay_id)
+        if stay is not None and meeting.owner_id == turn.profile.id:
+            await self._prompt(MeetingTurn(turn, self.agenda, meeting, stay))
+
+    # --- loading and prompting ---
+
+    async def _load(self, dialog_context: DialogContext) -> MeetingTurn | None:
+        """The meeting this dialog runs, if it is still open and still ours; else say why not."""
+        turn = Turn.of(dialog_context.context)
+        meeting_id = dialog_context.active_dialog.state.get("meeting_id")
+        meeting = await service.meeting_by_id(turn.session, int(meeting_id or 0))
+        stay = await service.stay_by_id(turn.session, meeting.stay_id) if meeting else None
+        if meeting is None or stay is None:
+            return None
+        if meeting.status != MeetingStatus.IN_PROGRESS:
+            await turn.say("meeting_not_open", code=stay.case_code)
+            return None
+        if meeting.owner_id != turn.profile.id:
+            name = await service.staff_name(turn.session, meeting.owner_id)
+            await turn.say("meeting_lost_to_other", name=name, code=stay.case_code)
+            return None
+        return MeetingTurn(turn, self.agenda, meeting, stay)
+
+    async def _prompt(
+        self, current: MeetingTurn, submitted: Mapping[str, Any] | None = None
+    ) -> None:
+        draft = service.decision_part(current.meeting, "draft")
+        if current.step.kind is StepKind.DECISION and draft is not None:
+            if draft.get("mode") == "typed" and draft.get("asking"):
+                await current.say(field_question(current.view(), draft["asking"]))
+                return
+            values = decision_form(current.view(), draft["kind"], submitted)
+            await current.turn.show_card(DECISION_TEMPLATE, **values)
+            return
+        coordinators: Sequence[Any] = ()
+        if current.step.kind is StepKind.COORDINATOR:
+            coordinators = await service.coordinators_of(current.turn.session, current.stay)
+        await current.turn.show_card(STEP_TEMPLATE, **step_card(current.view(), coordinators))
+
+    # --- card submits ---
+
+    async def _on_submit(
+        self, dc: DialogContext, current: MeetingTurn, submitted: Submitted | None
+    ) -> DialogTurnResult:
+        if submitted is None or submitted.step != current.meeting.current_step:
+            await current.say(current.text("meeting_stale_card"))
+            await self._prompt(current)
+            return Dialog.end_of_turn
+        refusal = self._apply_step_inputs(current, submitted.inputs)
+        if refusal:
+            await current.say(refusal)
+            await self._prompt(current)
+            return Dialog.end_of_turn
+        if submitted.move is Move.DECIDE:
+            return await self._choose_kind(current, submitted.kind, mode="card")
+        if submitted.move is Move.SAVE_DECISION:
+            return await self._save_form(current, submitted)
+        if submitted.move is Move.LEAVE_DECISION:
+            service.set_decision_part(current.meeting, "draft", None)
+            await current.save()
+            await self._prompt(current)
+            return Dialog.end_of_turn
+        return await self._move(dc, current, submitted.move)
+
+    def _apply_step_inputs(self, current: MeetingTurn, inputs: Mapping[str, Any]) -> str | None:
+        """Keep what a step card carried (topics, note, participants); a refusal keeps nothing."""
+        step = current.step
+        note = inputs.get("note")
+        if isinstance(note, str):
+            note = note.strip()
+            if contains_personal_number(note):
+                return current.text("personal_number_refused")
+            if len(note) > NOTE_LIMIT:
+                return current.text("meeting_note_too_long", length=len(note), max=NOTE_LIMIT)
+        topic_keys = [f"topic_{topic_id}" for topic_id in step.topic_ids()]
+        covered = None
+        if any(key in inputs for key in topic_keys):
+            covered = [tid for tid in step.topic_ids() if str(inputs.get(f"topic_{tid}")) == "true"]
+        # An empty note field never clears a note: the card may predate a note typed in the chat.
+        kept_note = note if isinstance(note, str) and note else None
+        if covered is not None or kept_note is not None:
+            service.record_step(current.meeting, step, covered=covered, note=kept_note)
+        if isinstance(inputs.get("participants"), str):
+            chosen = set(str(inputs["participants"]).split(","))
+            current.meeting.participants = [
+                pid for pid in current.agenda.participant_ids() if pid in chosen
+            ]
+        return None
+
+    # --- typed answers ---
+
+    async def _on_typed(
+        self, dc: DialogContext, current: MeetingTurn, text: str
+    ) -> DialogTurnResult:
+        typed = read_typed_move(text)
+        if typed.move is Move.HELP:
+            await current.say(current.text("meeting_help"))
+            return Dialog.end_of_turn
+        if typed.move is Move.CANCEL:
+            dc.active_dialog.state["confirm_cancel"] = True
+            await current.say(current.text("meeting_cancel_confirm", code=current.stay.case_code))
+            return Dialog.end_of_turn
+        if typed.move is Move.PAUSE:
+            return await self._move(dc, current, Move.PAUSE)
+        draft = service.decision_part(current.meeting, "draft")
+        if current.step.kind is StepKind.DECISION and draft and draft.get("asking"):
+            return await self._on_typed_field(current, draft, typed.move, text)
+        if typed.move is Move.NOTE:
+            kind = parse_kind(text) if current.step.kind is StepKind.DECISION else None
+            if kind is not None:
+                return await self._choose_kind(current, kind, mode="typed")
+            return await self._typed_note(current, text)
+        if typed.move is Move.PARTICIPANTS:
+            return await self._typed_participants(current, typed.text)
+        covered: list[str] | None = None
+        if typed.move is Move.NEXT:
+            covered = self._covered_by_numbers(current.step, typed.topic_numbers)
+            if covered is None:
+                await current.say(self._numbers_problem(current))
+                return Dialog.end_of_turn
+        return await self._move(dc, current, typed.move, covered)
+
+    def _covered_by_numbers(
+        self, step: AgendaStep, numbers: tuple[int, ...] | None
+    ) -> list[str] | None:
+        """'nästa' covers every topic; 'nästa 1 3' only those; None when a number is wrong."""
+        if numbers is None:
+            return step.topic_ids()
+        if not step.topics or any(not 1 <= n <= len(step.topics) for n in numbers):
+            return None
+        return [step.topics[n - 1].id for n in sorted(set(numbers))]
+
+    def _numbers_problem(self, current: MeetingTurn) -> str:
+        count = len(current.step.topics)
+        if not count:
+            return current.text("meeting_no_topics_to_pick")
+        return current.text("meeting_topic_numbers_invalid", count=count)
+
+    async def _typed_note(self, current: MeetingTurn, text: str) -> DialogTurnResult:
+        found = match_command(text)
+        if found is not None:
+            await current.say(current.text("meeting_other_command", code=current.stay.case_code))
+            return Dialog.end_of_turn
+        if contains_personal_number(text):
+            await current.say(current.text("personal_number_refused"))
+            return Dialog.end_of_turn
+        if current.step.kind is StepKind.COORDINATOR:
+            await current.say(current.text("meeting_cannot_skip_last"))
+            return Dialog.end_of_turn
+        earlier = service.step_record(current.meeting, current.step).get("note") or ""
+        note = f"{earlier}\n{text}" if earlier else text
+        if len(note) > NOTE_LIMIT:
+            await current.say(
+                current.text("meeting_note_too_long", length=len(note), max=NOTE_LIMIT)
+            )
+            return Dialog.end_of_turn
+        service.record_step(current.meeting, current.step, note=note)
+        await current.save()
+        await current.say(current.text("meeting_note_saved", step=current.step.number))
+        return Dialog.end_of_turn
+
+    async def _typed_participants(self, current: MeetingTurn, text: str) -> DialogTurnResult:
+        found, unknown = read_participants(text)
+        if unknown or not found:
+            words = ", ".join(unknown) or text
+            await current.say(current.text("meeting_participants_unknown", words=words[:80]))
+            return Dialog.end_of_turn
+        current.meeting.participants = [p for p in current.agenda.participant_ids() if p in found]
+        await current.save()
+        labels = dict(current.agenda.participants)
+        names = ", ".join(labels[p] for p in current.meeting.participants)
+        await current.say(current.text("meeting_participants_saved", names=names))
+        return Dialog.end_of_turn
+
+    # --- moving through the agenda ---
+
+    async def _move(
+        self,
+        dc: DialogContext,
+        current: MeetingTurn,
+        move: Move,
+        covered: list[str] | None = None,
+    ) -> DialogTurnResult:
+        step = current.step
+        if move is Move.PAUSE:
+            await current.save()
+            await current.audit("meeting.pause", step=step.number)
+            total = current.agenda.total
+            await current.say(
+                current.text(
+                    "meeting_paused", code=current.stay.case_code, step=step.number, total=total
+                )
+            )
+            return await dc.end_dialog()
+        if move is Move.BACK:
+            return await self._back(current)
+        if move is Move.SKIP:
+            return await self._skip(current)
+        if move is Move.NEXT:
+            if step.kind is StepKind.COORDINATOR:
+                return await self._hold(dc, current)
+            if step.kind is StepKind.DECISION and not service.decision_part(
+                current.meeting, "final"
+            ):
+                await current.say(current.text("meeting_decision_required"))
+                await self._prompt(current)
+                return Dialog.end_of_turn
+            service.record_step(current.meeting, step, covered=covered, status=service.STEP_DONE)
+            return await self._advance(current, "next")
+        await self._prompt(current)
+        return Dialog.end_of_turn
+
+    async def _advance(self, current: MeetingTurn, how: str) -> DialogTurnResult:
+        step = current.step
+        await current.audit("meeting.step", step=step.number, step_id=step.id, move=how)
+        current.meeting.current_step = min(step.number + 1, current.agenda.total)
+        await current.save()
+        await self._prompt(current)
+        return Dialog.end_of_turn
+
+    async def _back(self, current: MeetingTurn) -> DialogTurnResult:
+        step = current.step
+        if step.number == 1:
+            await current.say(current.text("meeting_first_step"))
+            return Dialog.end_of_turn
+        await current.audit("meeting.step", step=step.number, step_id=step.id, move="back")
+        service.set_decision_part(current.meeting, "draft", None)
+        current.meeting.current_step = step.number - 1
+        await current.save()
+        await self._prompt(current)
+        return Dialog.end_of_turn
+
+    async def _skip(self, current: MeetingTurn) -> DialogTurnResult:
+        step = current.step
+        if step.kind is StepKind.DECISION:
+            await current.say(current.text("meeting_cannot_skip_decision"))
+            return Dialog.end_of_turn
+        if step.kind is StepKind.COORDINATOR:
+            await current.say(current.text("meeting_cannot_skip_last"))
+            return Dialog.end_of_turn
+        service.record_step(current.meeting, step, covered=[], status=service.STEP_SKIPPED)
+        return await self._advance(current, "skip")
+
+    # --- the decision ---
+
+    async def _choose_kind(
+        self, current: MeetingTurn, kind: str | None, *, mode: str
+    ) -> DialogTurnResult:
+        if kind not in FIELDS or current.step.kind is not StepKind.DECISION:
+            await self._prompt(current)
+            return Dialog.end_of_turn
+        final = service.decision_part(current.meeting, "final")
+        known = dict(final["values"]) if final and final["kind"] == kind and mode == "card" else {}
+        draft = {
+            "kind": kind,
+            "values": {},
+            "prefill": known,
+            "mode": mode,
+            "asking": FIELDS[kind][0],
+        }
+        service.set_decision_part(current.meeting, "draft", draft)
+        await current.save()
+        await self._prompt(current)
+        return Dialog.end_of_turn
+
+    async def _on_typed_field(
+        self, current: MeetingTurn, draft: dict[str, Any], move: Move, text: str
+    ) -> DialogTurnResult:
+        """One typed answer to the decision question being asked."""
+        kind, asking = str(draft["kind"]), str(draft["asking"])
+        values: dict[str, Any] = dict(draft.get("values") or {})
+        draft["mode"] = "typed"
+        view = current.view()
+        if move is Move.BACK:
+            return await self._typed_field_back(current, draft, values)
+        if not values and parse_kind(text) is not None:  # another kind, before any answer
+            return await self._choose_kind(current, parse_kind(text), mode="typed")
+        if move is Move.NEXT or (move is Move.SKIP and asking not in OPTIONAL):
+            label = current.turn.renderer.catalogue["meeting_fields"][asking]
+            needed = current.text("meeting_field_needed", field=label) if move is Move.SKIP else ""
+            await current.say(needed, field_question(view, asking))
+            return Dialog.end_of_turn
+        try:
+            value = (
+                None if move is Move.SKIP else parse_field(asking, text, current.decision_context())
+            )
+        except InvalidInput as error:
+            await current.say(current.error_text(error), field_question(view, asking))
+            return Dialog.end_of_turn
+        values[asking] = value
+        note = ""
+        if asking == "time" and is_afternoon(value):
+            note = current.text("meeting_afternoon_note", time=value)
+        missing = next_missing(kind, values)
+        if missing is None:
+            return await self._record_decision(current, kind, values, note)
+        service.set_decision_part(
+            current.meeting, "draft", {**draft, "values": values, "asking": missing}
+        )
+        await current.save()
+        await current.say(note, field_question(view, missing))
+        return Dialog.end_of_turn
+
+    async def _typed_field_back(
+        self, current: MeetingTurn, draft: dict[str, Any], values: dict[str, Any]
+    ) -> DialogTurnResult:
+        fields = FIELDS[str(draft["kind"])]
+        index = fields.index(str(draft["asking"]))
+        if index == 0:
+            service.set_decision_part(current.meeting, "draft", None)
+            await current.save()
+            await current.say(current.text("meeting_ask_kind"))
+            return Dialog.end_of_turn
+        previous = fields[index - 1]
+        values.pop(previous, None)
+        service.set_decision_part(
+            current.meeting, "draft", {**draft, "values": values, "asking": previous}
+        )
+        await current.save()
+        await current.say(field_question(current.view(), previous))
+        return Dialog.end_of_turn
+
+    async def _save_form(self, current: MeetingTurn, submitted: Submitted) -> DialogTurnResult:
+        draft = service.decision_part(current.meeting, "draft")
+        kind = submitted.kind
+        if draft is None or kind != draft.get("kind") or kind not in FIELDS:
+            await current.say(current.text("meeting_stale_card"))
+            await self._prompt(current)
+            return Dialog.end_of_turn
+        values, errors = parse_form(kind, submitted.inputs, current.decision_context())
+        if errors:
+            lines = "\n".join(f"- {current.error_text(error)}" for error in errors)
+            await current.say(current.text("meeting_decision_not_saved") + "\n\n" + lines)
+            service.set_decision_part(current.meeting, "draft", {**draft, "mode": "card"})
+            await current.save()
+            await self._prompt(current, submitted.inputs)
+            return Dialog.end_of_turn
+        note = ""
+        if kind == DecisionKind.HOME_GOING and is_afternoon(values.get("time")):
+            note = current.text("meeting_afternoon_note", time=values["time"])
+        return await self._record_decision(current, kind, values, note)
+
+    async def _record_decision(
+        self, current: MeetingTurn, kind: str, values: dict[str, Any], note: str
+    ) -> DialogTurnResult:
+        """The decision is complete: keep it on the meeting and go on to the next step."""
+        meeting, step = current.meeting, current.step
+        draft = service.decision_part(meeting, "draft") or {}
+        service.set_decision_part(meeting, "final", {"kind": kind, "values": values})
+        service.set_decision_part(meeting, "draft", None)
+        already = "covered" in service.step_record(meeting, step)
+        typed = draft.get("mode") == "typed"
+        covered = step.topic_ids() if typed and not already else None
+        service.record_step(meeting, step, covered=covered, status=service.STEP_DONE)
+        await current.audit("meeting.decision", kind=kind)
+        line = decision_line(current.view(), kind, values)
+        await current.say(current.text("meeting_decision_recorded", text=line), note)
+        return await self._advance(current, "decision")
+
+    # --- ending ---
+
+    async def _hold(self, dc: DialogContext, current: MeetingTurn) -> DialogTurnResult:
+        turn, meeting, stay = current.turn, current.meeting, current.stay
+        view_before = current.view()
+        final = service.decision_part(meeting, "final")
+        if final is None:  # e.g. the decision step was reached by an old card; ask for it
+            meeting.current_step = next(
+                s.number for s in current.agenda.steps if s.kind is StepKind.DECISION
+            )
+            await current.save()
+            await current.say(current.text("meeting_decision_required"))
+            await self._prompt(current)
+            return Dialog.end_of_turn
+        held = await service.hold_meeting(
+            turn.session, meeting, stay, turn.clock.now(), local_today(turn.clock)
+        )
+        await current.audit("meeting.held", kind=final["kind"], notices=held.notices_queued)
+        home_going = final["kind"] == DecisionKind.HOME_GOING
+        await current.say(*self._held_lines(current, held, home_going))
+        units = await UnitRepository(turn.session).by_ids([stay.unit_id])
+        summary = meeting_summary(
+            view_before,
+            units[0].name if units else "",
+            coordinator_informed=home_going and held.notices_queued > 0,
+            checklist_created=home_going,
+        )
+        await turn.context.send_activity(
+            _paste_ready(render_meeting_summary(turn.renderer, summary))
+        )
+        return await dc.end_dialog()
+
+    def _held_lines(
+        self, current: MeetingTurn, held: service.HeldMeeting, home_going: bool
+    ) -> list[str]:
+        lines = [current.text("meeting_held", code=current.stay.case_code)]
+        if home_going:
+            names = ", ".join(c.name for c in held.coordinators)
+            key = "meeting_coordinator_told" if held.coordinators else "meeting_no_coordinator"
+            lines.append(current.text(key, names=names))
+            if held.checklist_items:
+                lines.append(current.text("meeting_checklist_created", count=held.checklist_items))
+        lines.append(current.text("meeting_summary_intro"))
+        return lines
+
+    async def _on_cancel_answer(
+        self, dc: DialogContext, current: MeetingTurn, text: str
+    ) -> DialogTurnResult:
+        if is_yes(text):
+            await service.cancel_meeting(current.turn.session, current.meeting)
+            await current.audit("meeting.cancel", step=current.step.number)
+            await current.say(current.text("meeting_cancelled", code=current.stay.case_code))
+            return await dc.end_dialog()
+        await current.say(current.text("meeting_continues"))
+        await self._prompt(current)
+        return Dialog.end_of_turn
+
+
+def _paste_ready(text: str) -> Activity:
+    """One fact per line. Chat text is markdown, where only a blank line breaks a line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    activity: Activity = MessageFactory.text("\n\n".join(lines))
+    activity.text_format = TextFormatTypes.markdown
+    return activity

@@ -1,0 +1,174 @@
+"""The decision of a follow-up meeting: which facts each kind needs, and checking typed values.
+
+A card sends every field at once and a typed answer one field at a time; both go through
+``parse_field``, so the same Swedish explanation follows the same mistake either way. Parsed values
+are kept JSON-ready (ISO dates, ``HH:MM``, booleans) in the meeting row until the meeting is held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, time
+from typing import Any
+
+from dialogs.parsing import InvalidInput, parse_future_date, parse_time
+from notifications.formatting import format_date, format_time
+from storage.domain.pnr import contains_personal_number
+from storage.models import DecisionKind
+
+FIELDS: dict[str, tuple[str, ...]] = {
+    DecisionKind.HOME_GOING: (
+        "date",
+        "time",
+        "transport",
+        "home_help_meets",
+        "provider_name",
+        "provider_contact",
+        "coordination_needed",
+        "sip_wanted",
+    ),
+    DecisionKind.EXTENSION: ("end_date", "reason", "coordination_needed", "sip_wanted"),
+    DecisionKind.CARE_HOME_WAIT: ("coordination_needed", "sip_wanted"),
+    DecisionKind.OTHER: ("text", "coordination_needed", "sip_wanted"),
+}
+OPTIONAL = frozenset({"provider_name", "provider_contact"})
+TEXT_LIMITS = {"provider_name": 120, "provider_contact": 120, "reason": 500, "text": 500}
+YES_NO_FIELDS = frozenset({"home_help_meets", "coordination_needed", "sip_wanted"})
+TRANSPORTS = ("own", "relatives", "fardtjanst", "sjukresa")
+MORNING_ENDS = time(12, 0)
+
+# What staff type, mapped to identifiers (like the month names in dialogs/parsing.py).
+KIND_WORDS = {
+    "hemgång": DecisionKind.HOME_GOING, "hemgang": DecisionKind.HOME_GOING,
+    "hem": DecisionKind.HOME_GOING,
+    "förlängning": DecisionKind.EXTENSION, "forlangning": DecisionKind.EXTENSION,
+    "förläng": DecisionKind.EXTENSION, "förlänga": DecisionKind.EXTENSION,
+    "väntplats": DecisionKind.CARE_HOME_WAIT, "vantplats": DecisionKind.CARE_HOME_WAIT,
+    "säbo": DecisionKind.CARE_HOME_WAIT, "särskilt boende": DecisionKind.CARE_HOME_WAIT,
+    "väntplats på särskilt boende": DecisionKind.CARE_HOME_WAIT,
+    "annat": DecisionKind.OTHER, "övrigt": DecisionKind.OTHER,
+}  # fmt: skip
+TRANSPORT_WORDS = {
+    "egen": "own", "egen transport": "own", "själv": "own", "own": "own",
+    "närstående": "relatives", "narstaende": "relatives", "anhörig": "relatives",
+    "anhöriga": "relatives", "närstående kör": "relatives", "relatives": "relatives",
+    "färdtjänst": "fardtjanst", "fardtjanst": "fardtjanst",
+    "sjukresa": "sjukresa", "sjuktransport": "sjukresa",
+}  # fmt: skip
+YES_WORDS = frozenset({"ja", "j", "japp", "jo", "true", "yes"})
+NO_WORDS = frozenset({"nej", "n", "nä", "false", "no"})
+NONE_WORDS = frozenset({"-", "–", "ingen", "inget", "saknas", "finns inte"})
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionContext:
+    """What checking a value needs: today, the stay's decided end date, the fields' labels."""
+
+    today: date
+    decision_end_date: date | None
+    labels: Mapping[str, str]
+
+
+def parse_kind(text: str) -> str | None:
+    return KIND_WORDS.get(_clean(text))
+
+
+def fields_for(kind: str) -> tuple[str, ...]:
+    return FIELDS[kind]
+
+
+def next_missing(kind: str, values: Mapping[str, Any]) -> str | None:
+    """The first field of the kind that has no answer yet (an optional field left empty counts)."""
+    return next((name for name in FIELDS[kind] if name not in values), None)
+
+
+def parse_field(name: str, raw: str, context: DecisionContext) -> Any:
+    """Check one answer; raises ``InvalidInput`` with a catalogue key the person can act on."""
+    text = raw.strip()
+    if not text or (name in OPTIONAL and text.lower() in NONE_WORDS):
+        if name in OPTIONAL:
+            return None
+        raise InvalidInput("meeting_field_missing", {"field": context.labels[name]})
+    if name == "date":
+        return _home_going_date(text, context).isoformat()
+    if name == "end_date":
+        return _new_end_date(text, context).isoformat()
+    if name == "time":
+        return format_time(parse_time(text))
+    if name == "transport":
+        return _transport(text)
+    if name in YES_NO_FIELDS:
+        return _yes_no(text)
+    return _short_text(name, text, context)
+
+
+def parse_form(
+    kind: str, submitted: Mapping[str, Any], context: DecisionContext
+) -> tuple[dict[str, Any], list[InvalidInput]]:
+    """Every field of a card at once: the values that passed, and what to fix."""
+    values: dict[str, Any] = {}
+    errors: list[InvalidInput] = []
+    for name in FIELDS[kind]:
+        try:
+            values[name] = parse_field(name, str(submitted.get(name) or ""), context)
+        except InvalidInput as error:
+            errors.append(error)
+    return values, errors
+
+
+def is_afternoon(value: str | None) -> bool:
+    """A home-going after 12:00: accepted, with a note that mornings are preferred."""
+    return value is not None and time.fromisoformat(value) > MORNING_ENDS
+
+
+def _home_going_date(text: str, context: DecisionContext) -> date:
+    value = parse_future_date(text, context.today)
+    end = context.decision_end_date
+    if end is not None and value > end:
+        raise InvalidInput(
+            "meeting_home_going_after_end", {"date": format_date(value), "end": format_date(end)}
+        )
+    return value
+
+
+def _new_end_date(text: str, context: DecisionContext) -> date:
+    value = parse_future_date(text, context.today)
+    end = context.decision_end_date
+    if end is not None and value <= end:
+        raise InvalidInput(
+            "meeting_end_date_not_later", {"date": format_date(value), "end": format_date(end)}
+        )
+    return value
+
+
+def _transport(text: str) -> str:
+    found = TRANSPORT_WORDS.get(_clean(text))
+    if found is None:
+        raise InvalidInput("meeting_transport_invalid", {"text": text[:40]})
+    return found
+
+
+def _yes_no(text: str) -> bool:
+    cleaned = _clean(text)
+    if cleaned in YES_WORDS:
+        return True
+    if cleaned in NO_WORDS:
+        return False
+    raise InvalidInput("meeting_yes_no_invalid", {"text": text[:40]})
+
+
+def _short_text(name: str, text: str, context: DecisionContext) -> str:
+    if contains_personal_number(text):
+        raise InvalidInput("personal_number_refused")
+    limit = TEXT_LIMITS[name]
+    if len(text) > limit:
+        raise InvalidInput(
+            "meeting_text_too_long",
+            {"field": context.labels[name], "max": limit, "length": len(text)},
+        )
+    return text
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.strip().lower().rstrip(".!").split())

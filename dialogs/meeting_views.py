@@ -1,0 +1,309 @@
+"""What the meeting shows: values for its card templates, typed questions, and the summary.
+
+Pure functions of the agenda, the meeting row and the stay; the Swedish words come from the
+catalogue and the templates, never from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from typing import Any
+
+from dialogs.agenda import BOT_LEADS, Agenda, AgendaStep, StepKind
+from dialogs.meeting_decision import FIELDS, OPTIONAL, TEXT_LIMITS, TRANSPORTS, YES_NO_FIELDS
+from dialogs.meeting_service import STEP_OPEN, decision_part, step_record
+from notifications.formatting import format_date
+from notifications.meeting_summary import MeetingSummary, StepSummary
+from notifications.render import Renderer
+from storage.domain.calendar import stay_day_number
+from storage.models import DecisionKind, FollowUpMeeting, Staff, Stay
+
+STEP_TEMPLATE = "meeting_step"
+DECISION_TEMPLATE = "meeting_decision"
+TAKEOVER_TEMPLATE = "meeting_takeover"
+
+
+@dataclass(frozen=True, slots=True)
+class MeetingView:
+    renderer: Renderer
+    agenda: Agenda
+    meeting: FollowUpMeeting
+    stay: Stay
+    today: date
+
+    @property
+    def step(self) -> AgendaStep:
+        return self.agenda.step(self.meeting.current_step)
+
+    def text(self, key: str, **values: Any) -> str:
+        return self.renderer.text(key, **values)
+
+    def catalogue(self, section: str) -> Mapping[str, Any]:
+        value: Mapping[str, Any] = self.renderer.catalogue[section]
+        return value
+
+
+def leads_text(view: MeetingView, step: AgendaStep) -> str:
+    led_by = view.catalogue("meeting_led_by")
+    names = [
+        str(led_by["bot"]) if lead == BOT_LEADS else view.renderer.role_name(lead)
+        for lead in step.leads
+    ]
+    text = " och ".join(names)
+    return f"{text} {led_by['with_person']}" if step.with_person else text
+
+
+def step_card(view: MeetingView, coordinators: Sequence[Staff] = ()) -> dict[str, Any]:
+    """The values ``meeting_step.json.j2`` is rendered with, for the meeting's current step."""
+    step, meeting = view.step, view.meeting
+    record = step_record(meeting, step)
+    covered = set(record.get("covered") or [])
+    last = step.kind is StepKind.COORDINATOR
+    return {
+        "meeting_id": meeting.id,
+        "step": step.number,
+        "total": view.agenda.total,
+        "case_code": view.stay.case_code,
+        "room": view.stay.room,
+        "title": step.title,
+        "leads_text": leads_text(view, step),
+        "guidance": step.guidance,
+        "facts": _stay_facts(view) if step.show_stay else [],
+        "participants": _participants(view) if step.kind is StepKind.PARTICIPANTS else None,
+        "topics": [
+            {"id": t.id, "text": t.text, "value": "true" if t.id in covered else "false"}
+            for t in step.topics
+        ],
+        "decision": _decision_block(view) if step.kind is StepKind.DECISION else None,
+        "coordinator": _coordinator_block(view, coordinators) if last else None,
+        "with_note": not last,
+        "note": record.get("note") or "",
+        "show_back": step.number > 1,
+        "show_skip": step.kind in (StepKind.TOPICS, StepKind.PARTICIPANTS),
+        "next_title": view.text("meeting_finish" if last else "meeting_next"),
+        "hint": view.text(_hint_key(step)),
+        "fallback_text": view.text(
+            "meeting_fallback",
+            code=view.stay.case_code,
+            step=step.number,
+            total=view.agenda.total,
+            title=step.title,
+            leads=leads_text(view, step),
+            guidance=step.guidance,
+        ),
+    }
+
+
+def _hint_key(step: AgendaStep) -> str:
+    return {
+        StepKind.PARTICIPANTS: "meeting_hint_participants",
+        StepKind.DECISION: "meeting_hint_decision",
+        StepKind.COORDINATOR: "meeting_hint_last",
+    }.get(step.kind, "meeting_hint")
+
+
+def _stay_facts(view: MeetingView) -> list[dict[str, str]]:
+    stay = view.stay
+    facts = [
+        (view.text("meeting_fact_goal"), stay.goal),
+        (view.text("meeting_fact_arrival"), format_date(stay.arrival_date)),
+        (view.text("meeting_fact_day"), str(stay_day_number(stay.arrival_date, view.today))),
+        (view.text("meeting_fact_deadline"), format_date(stay.followup_deadline)),
+    ]
+    if stay.decision_end_date is not None:
+        facts.append((view.text("meeting_fact_end"), format_date(stay.decision_end_date)))
+    return [{"title": title, "value": value} for title, value in facts]
+
+
+def _participants(view: MeetingView) -> dict[str, Any]:
+    return {
+        "value": ",".join(view.meeting.participants),
+        "choices": [{"title": label, "value": pid} for pid, label in view.agenda.participants],
+    }
+
+
+def kind_title(view: MeetingView, kind: str) -> str:
+    return str(view.catalogue("meeting_decision_kinds")[kind])
+
+
+def _decision_block(view: MeetingView) -> dict[str, Any]:
+    final = decision_part(view.meeting, "final")
+    kinds = [{"kind": kind.value, "title": kind_title(view, kind)} for kind in DecisionKind]
+    if final is None:
+        return {"heading": view.text("meeting_decision_heading_none"), "facts": [], "kinds": kinds}
+    return {
+        "heading": view.text(
+            "meeting_decision_heading_final", kind=kind_title(view, final["kind"])
+        ),
+        "facts": [
+            {"title": t, "value": v}
+            for t, v in decision_facts(view, final["kind"], final["values"])
+        ],
+        "kinds": kinds,
+    }
+
+
+def _coordinator_block(view: MeetingView, coordinators: Sequence[Staff]) -> dict[str, Any]:
+    final = decision_part(view.meeting, "final")
+    names = ", ".join(c.name for c in coordinators)
+    lines: list[str] = []
+    warning = False
+    if final is not None and final["kind"] == DecisionKind.HOME_GOING:
+        if coordinators:
+            line = decision_line(view, final["kind"], final["values"])
+            lines.append(view.text("meeting_coordinator_preview", names=names, decision=line))
+        else:
+            lines.append(view.text("meeting_coordinator_missing"))
+            warning = True
+    elif final is not None:
+        line = decision_line(view, final["kind"], final["values"])
+        lines.append(view.text("meeting_coordinator_nothing", decision=line))
+        if view.stay.home_going_date is not None and coordinators:
+            lines.append(view.text("meeting_coordinator_cancelled", names=names))
+    lines.append(view.text("meeting_finish_explained"))
+    return {"lines": lines, "warning": warning}
+
+
+def format_value(view: MeetingView, name: str, value: Any) -> str:
+    """One decision value as a person reads it."""
+    answers = view.catalogue("meeting_answers")
+    if value is None or value == "":
+        return str(answers["none"])
+    if name in YES_NO_FIELDS:
+        return str(answers["yes"] if value else answers["no"])
+    if name in ("date", "end_date"):
+        return format_date(date.fromisoformat(value))
+    if name == "transport":
+        return str(view.catalogue("transport").get(value, value))
+    return str(value)
+
+
+def decision_facts(
+    view: MeetingView, kind: str, values: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    labels = view.catalogue("meeting_fields")
+    return [
+        (str(labels[name]), format_value(view, name, values.get(name))) for name in FIELDS[kind]
+    ]
+
+
+def decision_line(view: MeetingView, kind: str, values: Mapping[str, Any]) -> str:
+    """'Hemgång fredag 4 december 2026 klockan 09:30, färdtjänst'."""
+    shown = {
+        name: format_value(view, name, values[name]) if values.get(name) else None
+        for name in ("date", "time", "transport", "end_date")
+    }
+    return view.text("meeting_decision_line", kind=kind_title(view, kind), **shown)
+
+
+def decision_form(
+    view: MeetingView, kind: str, submitted: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Values for ``meeting_decision.json.j2``: the kind's fields, filled with what is known."""
+    draft = decision_part(view.meeting, "draft") or {}
+    # A decision being changed shows what was recorded before, until new answers replace it.
+    known: dict[str, Any] = {**(draft.get("prefill") or {}), **(draft.get("values") or {})}
+    labels = view.catalogue("meeting_fields")
+    fields = [_form_field(view, name, str(labels[name]), known, submitted) for name in FIELDS[kind]]
+    return {
+        "meeting_id": view.meeting.id,
+        "step": view.step.number,
+        "total": view.agenda.total,
+        "case_code": view.stay.case_code,
+        "kind": kind,
+        "kind_title": kind_title(view, kind),
+        "intro": view.text(f"meeting_decision_intro_{kind}"),
+        "fields": fields,
+        "fallback_text": view.text(
+            "meeting_decision_fallback", code=view.stay.case_code, kind=kind_title(view, kind)
+        ),
+    }
+
+
+def _form_field(
+    view: MeetingView,
+    name: str,
+    label: str,
+    known: Mapping[str, Any],
+    submitted: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    field: dict[str, Any] = {
+        "id": name,
+        "label": label,
+        "value": _form_value(name, known, submitted),
+        "error": view.text("meeting_field_missing", field=label),
+        "required": name not in OPTIONAL,
+    }
+    if name in ("date", "end_date"):
+        field["type"] = "date"
+        floor = view.today
+        end = view.stay.decision_end_date
+        if name == "end_date" and end is not None:
+            floor = max(floor, end + timedelta(days=1))
+        field["min"] = floor.isoformat()
+        field["max"] = end.isoformat() if name == "date" and end else None
+    elif name == "time":
+        field["type"] = "time"
+    elif name == "transport":
+        field["type"] = "choice"
+        transport = view.catalogue("transport")
+        field["choices"] = [{"title": transport[t], "value": t} for t in TRANSPORTS]
+    elif name in YES_NO_FIELDS:
+        field["type"] = "toggle"
+    else:
+        field.update(type="text", max_length=TEXT_LIMITS[name], multiline=TEXT_LIMITS[name] > 200)
+        field["placeholder"] = None
+    return field
+
+
+def _form_value(name: str, known: Mapping[str, Any], submitted: Mapping[str, Any] | None) -> str:
+    """What the input shows: what was just sent (to fix it), else what is already known."""
+    if submitted is not None and name in submitted:
+        return str(submitted[name] or "")
+    value = known.get(name)
+    if name in YES_NO_FIELDS:
+        return "true" if value else "false"
+    if name == "time" and value is None:
+        return time(9, 0).strftime("%H:%M")  # the morning home-going the routine prefers
+    return "" if value is None else str(value)
+
+
+def field_question(view: MeetingView, name: str) -> str:
+    end = view.stay.decision_end_date
+    return view.text(f"meeting_ask_{name}", end=format_date(end) if end else None)
+
+
+def meeting_summary(
+    view: MeetingView, unit_name: str, *, coordinator_informed: bool, checklist_created: bool
+) -> MeetingSummary:
+    final = decision_part(view.meeting, "final")
+    assert final is not None
+    labels = dict(view.agenda.participants)
+    return MeetingSummary(
+        case_code=view.stay.case_code,
+        unit_name=unit_name,
+        held_on=format_date(view.today),
+        arrival=format_date(view.stay.arrival_date),
+        stay_day=stay_day_number(view.stay.arrival_date, view.today),
+        goal=view.stay.goal,
+        participants=[labels.get(p, p) for p in view.meeting.participants],
+        steps=[_step_summary(view, step) for step in view.agenda.steps if step.topics],
+        decision_title=kind_title(view, final["kind"]),
+        decision_facts=decision_facts(view, final["kind"], final["values"]),
+        coordinator_informed=coordinator_informed,
+        checklist_created=checklist_created,
+    )
+
+
+def _step_summary(view: MeetingView, step: AgendaStep) -> StepSummary:
+    record = step_record(view.meeting, step)
+    covered = set(record.get("covered") or [])
+    return StepSummary(
+        number=step.number,
+        title=step.title,
+        status=str(record.get("status") or STEP_OPEN),
+        covered=[t.text for t in step.topics if t.id in covered],
+        note=record.get("note"),
+    )

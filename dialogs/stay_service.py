@@ -1,0 +1,619 @@
+"""Shared stay logic: who may see and change what, and the changes themselves.
+
+The stay dialogs, the follow-up meeting and the CLI all call these. Each function takes the
+caller's session and flushes; the turn (or the command) commits once. Every read and write of a
+stay is an audit event. A rule that says no raises ``InvalidInput`` (or ``NotPermitted``) with a
+catalogue key, so the caller can tell the person what is wrong and what to do instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialogs.parsing import InvalidInput
+from notifications.formatting import format_date
+from notifications.notices import HomeGoingChange, queue_home_going_notice
+from storage.domain.clock import STOCKHOLM
+from storage.domain.pnr import contains_personal_number
+from storage.domain.readiness import checklist_for
+from storage.models import (
+    CloseReason,
+    DecisionKind,
+    HospitalWait,
+    ReadinessItem,
+    ReadinessKind,
+    ReadinessStatus,
+    Role,
+    Stay,
+    StayStatus,
+    Unit,
+    WaitStatus,
+)
+from storage.repos.audit import AuditRepository
+from storage.repos.staff import StaffProfile
+from storage.repos.stays import StayRepository
+from storage.repos.waits import WaitRepository
+
+# Everyone who works with stays may read them; an administrator keeps the registry, not the cases.
+VIEW_ROLES = frozenset(
+    {
+        Role.HANDLAGGARE,
+        Role.SJUKSKOTERSKA,
+        Role.REHAB,
+        Role.OMSORGSPERSONAL,
+        Role.KOORDINATOR,
+        Role.BOENDESAMORDNARE,
+        Role.ENHETSCHEF,
+    }
+)
+WAIT_ROLES = frozenset({Role.BOENDESAMORDNARE, Role.HANDLAGGARE})
+AFTERNOON_FROM = time(12, 0)  # later than this: accepted, with a note that mornings are preferred
+GOAL_MAX = 500
+ROOM_MAX = 16
+CASE_CODE_MAX = 32
+ARRIVAL_MAX_AGE_DAYS = 365
+_CASE_CODE = re.compile(r"^[A-ZÅÄÖ0-9]+(?:-[A-ZÅÄÖ0-9]+)*$")
+
+
+class NotPermitted(InvalidInput):
+    """The person may not do this; the key names a message that says who may."""
+
+
+# --- who may do what ---
+
+
+def may_see(profile: StaffProfile, stay: Stay) -> bool:
+    return stay.unit_id in profile.unit_ids and profile.has_role(*VIEW_ROLES)
+
+
+def may_decide(profile: StaffProfile, stay: Stay) -> bool:
+    """Only a handläggare of the stay's unit records decisions (home-going, closing)."""
+    return stay.unit_id in profile.unit_ids and profile.has_role(Role.HANDLAGGARE)
+
+
+def may_change_item(profile: StaffProfile, stay: Stay, item: ReadinessItem) -> bool:
+    """A readiness item is changed by someone of the unit who holds its responsible role."""
+    return stay.unit_id in profile.unit_ids and item.responsible_role in profile.roles
+
+
+def may_register_in(profile: StaffProfile, unit_id: int) -> bool:
+    return unit_id in profile.unit_ids and profile.has_role(Role.HANDLAGGARE)
+
+
+def may_handle_waits(profile: StaffProfile) -> bool:
+    return profile.has_role(*WAIT_ROLES)
+
+
+def visible_unit_ids(profile: StaffProfile) -> frozenset[int]:
+    return profile.unit_ids if profile.has_role(*VIEW_ROLES) else frozenset()
+
+
+# --- finding a stay ---
+
+
+async def stay_by_code(session: AsyncSession, profile: StaffProfile, code: str) -> Stay | None:
+    """The stay with this case code on the person's units; others' stays are not found."""
+    return await StayRepository(session).by_case_code(code, visible_unit_ids(profile))
+
+
+async def stay_from_card(
+    session: AsyncSession, profile: StaffProfile, raw_stay_id: Any, action: str
+) -> Stay:
+    """The stay a card button names, after checking the person may see it.
+
+    A card's payload comes from the client and can be altered: a stay of another unit (or one that
+    does not exist) is refused, and the attempt is audited.
+    """
+    stay = None
+    if isinstance(raw_stay_id, int | str) and str(raw_stay_id).isdigit():
+        stay = await StayRepository(session).by_id(int(raw_stay_id))
+    if stay is None or not may_see(profile, stay):
+        await AuditRepository(session).record(
+            "stay.access_refused",
+            profile.id,
+            stay_id=stay.id if stay else None,
+            unit_id=stay.unit_id if stay else None,
+            detail={"action": action[:40], "stay_id": str(raw_stay_id)[:20]},
+        )
+        raise NotPermitted("stay_refused")
+    return stay
+
+
+async def audit_read(
+    session: AsyncSession, profile: StaffProfile, stay: Stay, what: str = "stay.read"
+) -> None:
+    await AuditRepository(session).record(
+        what,
+        profile.id,
+        stay_id=stay.id,
+        unit_id=stay.unit_id,
+        detail={"case_code": stay.case_code},
+    )
+
+
+# --- values a person types (also used by the CSV import) ---
+
+
+def normalize_case_code(text: str) -> str:
+    if contains_personal_number(text):
+        raise InvalidInput("personal_number_refused")
+    code = " ".join(text.split()).upper()
+    if not code or len(code) > CASE_CODE_MAX or not _CASE_CODE.match(code):
+        raise InvalidInput("stay_code_invalid", {"text": text.strip()[:40]})
+    return code
+
+
+def check_free_text(text: str, limit: int, *, required: bool) -> str | None:
+    """Short free text: scanned for identity numbers (never stored), limited in length."""
+    cleaned = " ".join(text.split())
+    if contains_personal_number(cleaned):
+        raise InvalidInput("personal_number_refused")
+    if not cleaned:
+        if required:
+            raise InvalidInput("stay_text_required")
+        return None
+    if len(cleaned) > limit:
+        raise InvalidInput("stay_text_too_long", {"max": limit, "length": len(cleaned)})
+    return cleaned
+
+
+def check_room(text: str) -> str | None:
+    """A room is a short label with a number ("5", "12 B"): never a name, and never a command."""
+    room = check_free_text(text, ROOM_MAX, required=False)
+    if room is not None and not any(char.isdigit() for char in room):
+        raise InvalidInput("stay_room_invalid", {"text": room})
+    return room
+
+
+def check_arrival(arrival: date, today: date) -> date:
+    if arrival > today:
+        raise InvalidInput("stay_arrival_in_future", {"date": format_date(arrival)})
+    if (today - arrival).days > ARRIVAL_MAX_AGE_DAYS:
+        raise InvalidInput("stay_arrival_too_old", {"date": format_date(arrival)})
+    return arrival
+
+
+def check_decision_end(end: date, arrival: date, today: date) -> date:
+    if end < arrival:
+        raise InvalidInput(
+            "stay_end_before_arrival", {"date": format_date(end), "arrival": format_date(arrival)}
+        )
+    if end < today:
+        raise InvalidInput("stay_end_in_past", {"date": format_date(end)})
+    return end
+
+
+def check_home_going_date(stay: Stay, day: date, today: date) -> date:
+    """The meeting's rule: not in the past, not after the stay's decided end date."""
+    if day < today:
+        raise InvalidInput("date_in_past", {"date": format_date(day)})
+    end = stay.decision_end_date
+    if end is not None and day > end:
+        raise InvalidInput(
+            "home_going_after_end", {"date": format_date(day), "end": format_date(end)}
+        )
+    return day
+
+
+def is_afternoon(at: time | None) -> bool:
+    return at is not None and at > AFTERNOON_FROM
+
+
+def local_day(now: datetime) -> date:
+    return now.astimezone(STOCKHOLM).date()
+
+
+# --- registering a stay ---
+
+
+@dataclass(frozen=True, slots=True)
+class NewStay:
+    unit_id: int
+    case_code: str
+    room: str | None
+    arrival_date: date
+    decision_end_date: date
+    goal: str
+    acute: bool
+    phone_handover_done: bool | None
+    handlaggare_id: int | None
+    nurse_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    stay: Stay
+    linked_wait: HospitalWait | None
+
+
+async def suggest_case_code(session: AsyncSession, unit: Unit) -> str:
+    """``UNIT-NNN``: one more than the highest number used by the unit's stays and waits."""
+    assert unit.id is not None
+    prefix = f"{unit.code}-"
+    codes = list(await StayRepository(session).case_codes_with_prefix(unit.id, prefix))
+    codes += [w.case_code for w in await WaitRepository(session).open_in_units([unit.id])]
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)$")
+    numbers = [int(m[1]) for code in codes if (m := pattern.match(code))]
+    return f"{prefix}{max(numbers, default=0) + 1:03d}"
+
+
+async def register_stay(
+    session: AsyncSession, actor: StaffProfile | None, new: NewStay, now: datetime
+) -> Registered:
+    """Insert a stay after checking every rule; an open hospital wait with its code is closed.
+
+    ``actor`` is None for the operator's CSV import, which has no person behind it.
+    """
+    if actor is not None and not may_register_in(actor, new.unit_id):
+        raise NotPermitted("stay_register_not_allowed")
+    today = local_day(now)
+    code = normalize_case_code(new.case_code)
+    stays = StayRepository(session)
+    if await stays.case_code_taken(new.unit_id, code):
+        raise InvalidInput("stay_code_taken", {"code": code})
+    goal = check_free_text(new.goal, GOAL_MAX, required=True)
+    room = check_room(new.room or "")
+    check_arrival(new.arrival_date, today)
+    check_decision_end(new.decision_end_date, new.arrival_date, today)
+    stay = Stay(
+        unit_id=new.unit_id,
+        case_code=code,
+        room=room,
+        arrival_date=new.arrival_date,
+        decision_end_date=new.decision_end_date,
+        goal=goal or "",
+        acute=new.acute,
+        phone_handover_done=new.phone_handover_done if new.acute else None,
+        handlaggare_id=new.handlaggare_id,
+        nurse_id=new.nurse_id,
+        followup_deadline=new.arrival_date,  # the repository derives the real deadline
+    )
+    await stays.add(stay)
+    linked = await _close_wait_on_arrival(session, stay, now)
+    await AuditRepository(session).record(
+        "stay.register",
+        actor.id if actor else None,
+        stay_id=stay.id,
+        unit_id=stay.unit_id,
+        detail={
+            "case_code": code,
+            "acute": stay.acute,
+            "source": "bot" if actor else "import",
+            "hospital_wait_id": linked.id if linked else None,
+        },
+    )
+    return Registered(stay, linked)
+
+
+async def _close_wait_on_arrival(
+    session: AsyncSession, stay: Stay, now: datetime
+) -> HospitalWait | None:
+    waits = WaitRepository(session)
+    wait = await waits.open_by_case_code(stay.case_code, stay.unit_id)
+    if wait is None:
+        return None
+    await waits.close(wait, WaitStatus.ARRIVED, arrival_instant(stay, now), stay.id)
+    return wait
+
+
+def arrival_instant(stay: Stay, now: datetime) -> datetime:
+    """When the person left hospital: now if they arrive today, else the start of arrival day."""
+    if stay.arrival_date >= local_day(now):
+        return now
+    return datetime.combine(stay.arrival_date, time(0), STOCKHOLM).astimezone(UTC)
+
+
+# --- readiness ---
+
+
+async def ensure_checklist(session: AsyncSession, stay: Stay) -> list[ReadinessItem]:
+    """The checklist exists from the first look at it: home-going is planned from day one."""
+    assert stay.id is not None
+    stays = StayRepository(session)
+    await stays.ensure_items(stay.id, checklist_for(bool(stay.sip_wanted)))
+    return list(await stays.items(stay.id))
+
+
+@dataclass(frozen=True, slots=True)
+class ItemChange:
+    item: ReadinessItem
+    changed: bool
+    previous: str
+
+
+async def set_readiness(
+    session: AsyncSession, actor: StaffProfile, stay: Stay, kind: str, status: str
+) -> ItemChange:
+    """Mark one item ready / not ready / not applicable, if the person holds its role."""
+    _require_active(stay)
+    if status not in set(ReadinessStatus):
+        raise InvalidInput("readiness_status_invalid", {"text": status[:20]})
+    items = {item.kind: item for item in await ensure_checklist(session, stay)}
+    item = items.get(kind)
+    if item is None:
+        raise InvalidInput("readiness_item_missing", {"code": stay.case_code})
+    audit = AuditRepository(session)
+    if not may_change_item(actor, stay, item):
+        await audit.record(
+            "readiness.refused",
+            actor.id,
+            stay_id=stay.id,
+            unit_id=stay.unit_id,
+            detail={"case_code": stay.case_code, "kind": kind},
+        )
+        raise NotPermitted("readiness_not_yours", {"role": item.responsible_role, "kind": kind})
+    previous = item.status
+    if previous == status:
+        return ItemChange(item, False, previous)
+    await StayRepository(session).save_item(item, status, actor.id)
+    await audit.record(
+        "readiness.update",
+        actor.id,
+        stay_id=stay.id,
+        unit_id=stay.unit_id,
+        detail={"case_code": stay.case_code, "kind": kind, "status": status, "previous": previous},
+    )
+    return ItemChange(item, True, previous)
+
+
+# --- home-going ---
+
+
+@dataclass(frozen=True, slots=True)
+class HomeGoingOutcome:
+    change: HomeGoingChange
+    notices: int
+    afternoon: bool
+    closing_note_reset: bool
+
+
+async def set_home_going(
+    session: AsyncSession,
+    actor: StaffProfile,
+    stay: Stay,
+    day: date,
+    at: time | None,
+    now: datetime,
+) -> HomeGoingOutcome:
+    """Set or change the home-going; the coordinators are told in the same transaction."""
+    _require_decider(actor, stay)
+    _require_active(stay)
+    check_home_going_date(stay, day, local_day(now))
+    if (stay.home_going_date, stay.home_going_time) == (day, at):
+        raise InvalidInput("home_going_unchanged", {"date": format_date(day)})
+    change: HomeGoingChange = "changed" if stay.home_going_date else "set"
+    date_moved = stay.home_going_date is not None and stay.home_going_date != day
+    if stay.decision_kind != DecisionKind.HOME_GOING:
+        stay.decision_kind = DecisionKind.HOME_GOING
+        stay.decided_at = now
+    stay.waiting_care_home = False
+    stay.home_going_date, stay.home_going_time = day, at
+    await StayRepository(session).save(stay)
+    reset = await _closing_note_needs_new_date(session, stay) if date_moved else False
+    await ensure_checklist(session, stay)
+    notices = await queue_home_going_notice(session, stay, change, now)
+    await _audit_home_going(session, actor, stay, change)
+    return HomeGoingOutcome(change, notices, is_afternoon(at), reset)
+
+
+async def cancel_home_going(
+    session: AsyncSession, actor: StaffProfile, stay: Stay, now: datetime
+) -> int:
+    """Cancel a planned home-going; returns how many coordinators are told."""
+    _require_decider(actor, stay)
+    _require_active(stay)
+    if stay.home_going_date is None:
+        raise InvalidInput("home_going_none", {"code": stay.case_code})
+    # Queued while the date is still on the stay: the notice's key names the cancelled date.
+    notices = await queue_home_going_notice(session, stay, "cancelled", now)
+    stay.home_going_date, stay.home_going_time = None, None
+    if stay.decision_kind == DecisionKind.HOME_GOING:
+        stay.decision_kind = None
+    await StayRepository(session).save(stay)
+    await _audit_home_going(session, actor, stay, "cancelled")
+    return notices
+
+
+async def _closing_note_needs_new_date(session: AsyncSession, stay: Stay) -> bool:
+    """The nurse's closing note carries the home-going date: a new date means a new note."""
+    assert stay.id is not None
+    stays = StayRepository(session)
+    note = await stays.item(stay.id, ReadinessKind.CLOSING_NOTE)
+    if note is None or note.status != ReadinessStatus.READY:
+        return False
+    await stays.save_item(note, ReadinessStatus.NOT_READY, None)
+    return True
+
+
+async def _audit_home_going(
+    session: AsyncSession, actor: StaffProfile, stay: Stay, change: str
+) -> None:
+    await AuditRepository(session).record(
+        f"stay.home_going.{change}",
+        actor.id,
+        stay_id=stay.id,
+        unit_id=stay.unit_id,
+        detail={
+            "case_code": stay.case_code,
+            "date": stay.home_going_date.isoformat() if stay.home_going_date else None,
+            "time": stay.home_going_time.strftime("%H:%M") if stay.home_going_time else None,
+        },
+    )
+
+
+# --- closing ---
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    length_days: int
+    notices: int
+
+
+def check_departure(stay: Stay, departure: date, today: date) -> date:
+    if departure > today:
+        raise InvalidInput("stay_departure_in_future", {"date": format_date(departure)})
+    if departure < stay.arrival_date:
+        raise InvalidInput(
+            "stay_departure_before_arrival",
+            {"date": format_date(departure), "arrival": format_date(stay.arrival_date)},
+        )
+    return departure
+
+
+def length_of_stay(stay: Stay) -> int | None:
+    """Days from arrival to departure, as the average-length indicator counts them."""
+    if stay.departure_date is None:
+        return None
+    return (stay.departure_date - stay.arrival_date).days
+
+
+async def close_stay(
+    session: AsyncSession,
+    actor: StaffProfile,
+    stay: Stay,
+    reason: str,
+    departure: date,
+    now: datetime,
+) -> Closed:
+    """Close the stay with its reason and actual departure date; the length is then final."""
+    _require_decider(actor, stay)
+    _require_active(stay)
+    if reason not in set(CloseReason):
+        raise InvalidInput("close_reason_invalid", {"text": reason[:40]})
+    check_departure(stay, departure, local_day(now))
+    notices = 0
+    if _planned_home_going_dropped(stay, reason, departure, local_day(now)):
+        notices = await queue_home_going_notice(session, stay, "cancelled", now)
+    stay.status = StayStatus.CLOSED
+    stay.close_reason = reason
+    stay.departure_date = departure
+    await StayRepository(session).save(stay)
+    length = length_of_stay(stay) or 0
+    await AuditRepository(session).record(
+        "stay.close",
+        actor.id,
+        stay_id=stay.id,
+        unit_id=stay.unit_id,
+        detail={
+            "case_code": stay.case_code,
+            "reason": reason,
+            "departure": departure.isoformat(),
+            "length_days": length,
+        },
+    )
+    return Closed(length, notices)
+
+
+def _planned_home_going_dropped(stay: Stay, reason: str, departure: date, today: date) -> bool:
+    """A home-going still ahead that will not happen as planned: the coordinator must know."""
+    planned = stay.home_going_date
+    if planned is None or planned < today:
+        return False
+    return reason != CloseReason.WENT_HOME or planned != departure
+
+
+# --- hospital waits ---
+
+
+async def register_wait(
+    session: AsyncSession,
+    actor: StaffProfile,
+    case_code: str,
+    notified_at: datetime,
+    unit_id: int,
+    now: datetime,
+) -> HospitalWait:
+    if not may_handle_waits(actor) or unit_id not in actor.unit_ids:
+        raise NotPermitted("wait_not_allowed")
+    code = normalize_case_code(case_code)
+    if notified_at > now:
+        raise InvalidInput("wait_notice_in_future")
+    if (now - notified_at) > timedelta(days=ARRIVAL_MAX_AGE_DAYS):
+        raise InvalidInput("wait_notice_too_old")
+    waits = WaitRepository(session)
+    if await waits.open_by_case_code(code, unit_id) is not None:
+        raise InvalidInput("wait_exists", {"code": code})
+    if await StayRepository(session).case_code_taken(unit_id, code):
+        raise InvalidInput("stay_code_taken", {"code": code})
+    wait = await waits.add(
+        HospitalWait(
+            case_code=code,
+            expected_unit_id=unit_id,
+            notified_at=notified_at,
+            created_by_id=actor.id,
+        )
+    )
+    await _audit_wait(session, actor, "wait.register", wait)
+    return wait
+
+
+async def wait_for(session: AsyncSession, actor: StaffProfile, raw_wait_id: Any) -> HospitalWait:
+    """A wait named by a card button, refused (and audited) outside the person's units."""
+    wait = None
+    if isinstance(raw_wait_id, int | str) and str(raw_wait_id).isdigit():
+        wait = await WaitRepository(session).by_id(int(raw_wait_id))
+    if wait is None or not may_handle_waits(actor) or wait.expected_unit_id not in actor.unit_ids:
+        await AuditRepository(session).record(
+            "wait.access_refused", actor.id, detail={"wait_id": str(raw_wait_id)[:20]}
+        )
+        raise NotPermitted("wait_refused")
+    return wait
+
+
+async def close_wait(
+    session: AsyncSession,
+    actor: StaffProfile,
+    wait: HospitalWait,
+    arrived: bool,
+    stay_code: str | None,
+    now: datetime,
+) -> Stay | None:
+    """Close a wait: the person arrived (linked to their stay) or it ended some other way."""
+    if not may_handle_waits(actor) or wait.expected_unit_id not in actor.unit_ids:
+        raise NotPermitted("wait_not_allowed")
+    if wait.status != WaitStatus.WAITING:
+        raise InvalidInput("wait_already_closed", {"code": wait.case_code})
+    waits = WaitRepository(session)
+    if not arrived:
+        await waits.close(wait, WaitStatus.OTHER, now)
+        await _audit_wait(session, actor, "wait.close", wait)
+        return None
+    code = normalize_case_code(stay_code or wait.case_code)
+    assert wait.expected_unit_id is not None
+    stay = await StayRepository(session).by_case_code(code, [wait.expected_unit_id])
+    if stay is None:
+        raise InvalidInput("wait_stay_not_found", {"code": code})
+    await waits.close(wait, WaitStatus.ARRIVED, arrival_instant(stay, now), stay.id)
+    await _audit_wait(session, actor, "wait.close", wait)
+    return stay
+
+
+async def _audit_wait(
+    session: AsyncSession, actor: StaffProfile, action: str, wait: HospitalWait
+) -> None:
+    await AuditRepository(session).record(
+        action,
+        actor.id,
+        stay_id=wait.stay_id,
+        unit_id=wait.expected_unit_id,
+        detail={"case_code": wait.case_code, "wait_id": wait.id, "status": wait.status},
+    )
+
+
+# --- shared checks ---
+
+
+def _require_decider(actor: StaffProfile, stay: Stay) -> None:
+    if not may_decide(actor, stay):
+        raise NotPermitted("stay_decision_not_allowed")
+
+
+def _require_active(stay: Stay) -> None:
+    if stay.status != StayStatus.ACTIVE:
+        raise InvalidInput("stay_closed", {"code": stay.case_code})

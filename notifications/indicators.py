@@ -1,0 +1,350 @@
+"""The indicators (DOMAIN.md, seed 000's table): every definition, written once, here.
+
+| indicator | definition | target |
+|---|---|---|
+| Follow-up within 7 days | stays whose day-7 deadline fell in the period and whose outcome is settled (meeting held, or deadline passed while the stay was there): share with the meeting held on or before the deadline | 100 % |
+| Delayed follow-up | same population: share without a meeting by the deadline; plus active stays overdue right now | 0 % |
+| Average length of stay | mean of (departure - arrival) days over stays that departed in the period; plus stays in a bed for more than 14 days at the end of the period | <= 14 days |
+| Payment responsibility | kronor for the days of betalningsansvar that fall in the period (up to today); "not configured" when a year of the period has no daily amount, never 0 | 0 |
+
+Further counts: arrivals (arrival date in the period), departures (departure date in the
+period), active stays (in a bed at the end of the period, or today), home-goings planned in the
+next 7 days and those of them with a checklist item not ready (readiness gaps), extensions and
+home-going plannings (decisions recorded in the period; seed 002 counts the plannings by hand),
+waiting for a care home (in a bed at the end of the period with that decision), back to hospital
+(departed in the period with close reason "hospital"; seed 004 follows readmissions), SIP called
+(the checklist item marked ready in the period) and nudges not delivered (outbox messages due in
+the period that could not be delivered).
+
+Every figure is a count or a sum, so units add up: the all-units figure is the sum of the units'
+figures, and shares and means are taken from the sums (never a mean of means). A share or mean
+over nothing is ``None``: shown as "inga data", never 0 %.
+"""  # noqa: E501
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import date, timedelta
+from enum import StrEnum
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.domain.clock import STOCKHOLM
+from storage.domain.payment import PaymentPolicy, first_payable_day
+from storage.domain.periods import Period
+from storage.models import Unit
+from storage.repos.indicators import IndicatorRepository, WaitSpan
+from storage.repos.units import UnitRepository
+
+LONG_STAY_DAYS = 14
+PLANNING_HORIZON_DAYS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Counts and sums for one unit (or a sum of units) in one period."""
+
+    followup_due: int = 0
+    followup_on_time: int = 0
+    overdue_now: int = 0
+    departures: int = 0
+    departed_stay_days: int = 0
+    long_stays: int = 0
+    payment_days: int = 0
+    payment_kronor: int = 0
+    payment_unpriced_days: int = 0
+    arrivals: int = 0
+    active: int = 0
+    home_goings_next_7: int = 0
+    readiness_gaps: int = 0
+    extensions: int = 0
+    home_going_plannings: int = 0
+    waiting_care_home: int = 0
+    back_to_hospital: int = 0
+    sip_called: int = 0
+    undeliverable: int = 0
+    payment_configured: bool = True
+
+    def __add__(self, other: Figures) -> Figures:
+        values: dict[str, int | bool] = {}
+        for item in fields(self):
+            mine, theirs = getattr(self, item.name), getattr(other, item.name)
+            values[item.name] = (mine and theirs) if isinstance(mine, bool) else mine + theirs
+        return Figures(**values)  # type: ignore[arg-type]
+
+    @property
+    def followup_within_7_share(self) -> float | None:
+        return _ratio(self.followup_on_time, self.followup_due)
+
+    @property
+    def followup_delayed_share(self) -> float | None:
+        return _ratio(self.followup_due - self.followup_on_time, self.followup_due)
+
+    @property
+    def average_stay_days(self) -> float | None:
+        return _ratio(self.departed_stay_days, self.departures)
+
+    @property
+    def payment(self) -> int | None:
+        """Kronor, or None when an amount is missing for a year of the period."""
+        if not self.payment_configured or self.payment_unpriced_days:
+            return None
+        return self.payment_kronor
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def total(figures: Iterable[Figures]) -> Figures:
+    result = Figures()
+    for item in figures:
+        result = result + item
+    return result
+
+
+class Measure(StrEnum):
+    SHARE = "share"
+    DAYS = "days"
+    KRONOR = "kronor"
+    COUNT = "count"
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    """A headline indicator of seed 000: its value, its target and which way is better."""
+
+    key: str
+    measure: Measure
+    target: float
+    higher_is_better: bool
+    value: Callable[[Figures], float | None]
+    # What is held against the target, when it is not the value itself.
+    judged: Callable[[Figures], float | None] | None = None
+
+    def meets_target(self, figures: Figures) -> bool | None:
+        """None when there is no value to judge."""
+        value = (self.judged or self.value)(figures)
+        if value is None:
+            return None
+        if self.higher_is_better:
+            return value >= self.target - 1e-9
+        return value <= self.target + 1e-9
+
+
+def _payment_value(figures: Figures) -> float | None:
+    return None if figures.payment is None else float(figures.payment)
+
+
+HEADLINE: tuple[Indicator, ...] = (
+    Indicator("followup_within_7", Measure.SHARE, 1.0, True, lambda f: f.followup_within_7_share),
+    Indicator("followup_delayed", Measure.SHARE, 0.0, False, lambda f: f.followup_delayed_share),
+    Indicator("average_stay", Measure.DAYS, LONG_STAY_DAYS, False, lambda f: f.average_stay_days),
+    # Zero kronor means zero days: judged on the days, so it is judged even with no amount set.
+    Indicator(
+        "payment", Measure.KRONOR, 0.0, False, _payment_value, lambda f: float(f.payment_days)
+    ),
+)
+
+# The further counts, in the order a manager reads them.
+COUNTS: tuple[str, ...] = (
+    "arrivals",
+    "departures",
+    "active",
+    "home_goings_next_7",
+    "readiness_gaps",
+    "extensions",
+    "waiting_care_home",
+    "home_going_plannings",
+    "back_to_hospital",
+    "sip_called",
+    "overdue_now",
+    "long_stays",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorReport:
+    """The figures of one period: per unit, and their total."""
+
+    period: Period
+    today: date
+    units: list[Unit]
+    by_unit: dict[int, Figures]
+    unassigned: Figures = field(default_factory=Figures)
+
+    @property
+    def total(self) -> Figures:
+        """All the report's units, plus what belongs to no unit (waits, undelivered digests)."""
+        return total(self.by_unit.values()) + self.unassigned
+
+    @property
+    def as_of(self) -> date:
+        return snapshot_day(self.period, self.today)
+
+
+def snapshot_day(period: Period, today: date) -> date:
+    """Stocks (stays in a bed) are counted at the end of the period, or today if earlier."""
+    return min(period.end, today)
+
+
+async def compute_indicators(
+    session: AsyncSession,
+    period: Period,
+    today: date,
+    *,
+    unit_ids: Collection[int] | None = None,
+    payment: PaymentPolicy | None = None,
+) -> IndicatorReport:
+    """Every indicator for the period, per unit; ``unit_ids=None``: every unit."""
+    units = await _units(session, unit_ids)
+    ids = None if unit_ids is None else [u.id for u in units if u.id is not None]
+    repo = IndicatorRepository(session)
+    start_utc, end_utc = period.utc_bounds()
+    as_of = snapshot_day(period, today)
+    horizon_end = today + timedelta(days=PLANNING_HORIZON_DAYS - 1)
+
+    followups = await repo.followups(period.start, period.end, today, ids)
+    overdue = await repo.overdue(today, ids)
+    arrivals = await repo.arrivals(period.start, period.end, ids)
+    ended = await repo.ended(period.start, period.end, ids)
+    ongoing = await repo.ongoing(as_of, LONG_STAY_DAYS, ids)
+    planned = await repo.planned_home_goings(today, horizon_end, ids)
+    decisions = await repo.decisions(start_utc, end_utc, ids)
+    sip = await repo.sip_called(start_utc, end_utc, ids)
+    undeliverable = await repo.undeliverable(start_utc, end_utc, ids)
+    spans = await repo.wait_spans(start_utc, end_utc, ids)
+    payments = payment_by_unit(spans, period, today, payment)
+    configured = Figures(payment_configured=payment_configured(period, today, payment))
+
+    by_unit: dict[int, Figures] = {}
+    for unit in units:
+        assert unit.id is not None
+        uid = unit.id
+        f, e, o, p, d = (
+            followups.get(uid),
+            ended.get(uid),
+            ongoing.get(uid),
+            planned.get(uid),
+            decisions.get(uid),
+        )
+        by_unit[uid] = Figures(
+            followup_due=f.due if f else 0,
+            followup_on_time=f.on_time if f else 0,
+            overdue_now=overdue.get(uid, 0),
+            departures=e.count if e else 0,
+            departed_stay_days=e.total_days if e else 0,
+            back_to_hospital=e.back_to_hospital if e else 0,
+            long_stays=o.long_stays if o else 0,
+            active=o.active if o else 0,
+            waiting_care_home=o.waiting_care_home if o else 0,
+            arrivals=arrivals.get(uid, 0),
+            home_goings_next_7=p.planned if p else 0,
+            readiness_gaps=p.with_readiness_gap if p else 0,
+            extensions=d.extension if d else 0,
+            home_going_plannings=d.home_going if d else 0,
+            sip_called=sip.get(uid, 0),
+            undeliverable=undeliverable.get(uid, 0),
+        ) + payments.get(uid, configured)
+    # Waits without an expected unit and messages about no unit belong only to the all-units view.
+    unassigned = configured
+    if unit_ids is None:
+        unassigned += Figures(undeliverable=undeliverable.get(None, 0)) + payments.get(
+            None, configured
+        )
+    return IndicatorReport(period, today, list(units), by_unit, unassigned)
+
+
+async def _units(session: AsyncSession, unit_ids: Collection[int] | None) -> Sequence[Unit]:
+    repo = UnitRepository(session)
+    return await (repo.all() if unit_ids is None else repo.by_ids(unit_ids))
+
+
+def payment_by_unit(
+    spans: Sequence[WaitSpan], period: Period, today: date, policy: PaymentPolicy | None
+) -> dict[int | None, Figures]:
+    """Payment responsibility per expected unit: the days (and kronor) that fall in the period.
+
+    Days after today are not counted yet: a wait still open accrues day by day.
+    """
+    policy = policy or PaymentPolicy()  # the law's rules; no amounts
+    last = min(period.end, today)
+    result: dict[int | None, Figures] = {}
+    for span in spans:
+        days = payable_days(span, policy, period.start, last)
+        amounts = [policy.daily_amount(day.year) for day in days]
+        priced = [amount for amount in amounts if amount is not None]
+        figures = Figures(
+            payment_days=len(days),
+            payment_kronor=sum(priced),
+            payment_unpriced_days=len(days) - len(priced),
+        )
+        result[span.unit_id] = result.get(span.unit_id, Figures()) + figures
+    return result
+
+
+def payable_days(span: WaitSpan, policy: PaymentPolicy, first: date, last: date) -> list[date]:
+    """The days of one wait the municipality pays for that fall in [first, last].
+
+    The rules are ``storage.domain.payment``'s: from the first payable day after the notice, up
+    to (not including) the day the person left hospital, or up to today while still waiting.
+    """
+    start = max(first_payable_day(span.notified_at, policy), first)
+    stop = last
+    if span.ended_at is not None:
+        stop = min(stop, span.ended_at.astimezone(STOCKHOLM).date() - timedelta(days=1))
+    return [start + timedelta(days=n) for n in range((stop - start).days + 1)]
+
+
+def payment_configured(period: Period, today: date, policy: PaymentPolicy | None) -> bool:
+    """An amount exists for every year the period covers (up to today)."""
+    if policy is None:
+        return False  # the law's grace days apply, but no amount is ever assumed
+    last = max(period.start, min(period.end, today))
+    return all(
+        policy.daily_amount(year) is not None for year in range(period.start.year, last.year + 1)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    week: Period
+    followup_within_7_share: float | None
+    average_stay_days: float | None
+    payment: int | None
+
+
+async def compute_trend(
+    session: AsyncSession,
+    weeks: Sequence[Period],
+    today: date,
+    *,
+    unit_ids: Collection[int] | None = None,
+    payment: PaymentPolicy | None = None,
+) -> list[TrendPoint]:
+    """The three trend indicators per week (for the chart): three aggregates per week."""
+    repo = IndicatorRepository(session)
+    ids = None if unit_ids is None else list(unit_ids)
+    points: list[TrendPoint] = []
+    for week in weeks:
+        start_utc, end_utc = week.utc_bounds()
+        followups = await repo.followups(week.start, week.end, today, ids)
+        ended = await repo.ended(week.start, week.end, ids)
+        spans = await repo.wait_spans(start_utc, end_utc, ids)
+        figures = Figures(
+            followup_due=sum(f.due for f in followups.values()),
+            followup_on_time=sum(f.on_time for f in followups.values()),
+            departures=sum(e.count for e in ended.values()),
+            departed_stay_days=sum(e.total_days for e in ended.values()),
+        ) + total(payment_by_unit(spans, week, today, payment).values())
+        figures += Figures(payment_configured=payment_configured(week, today, payment))
+        points.append(
+            TrendPoint(
+                week,
+                figures.followup_within_7_share,
+                figures.average_stay_days,
+                figures.payment,
+            )
+        )
+    return points

@@ -1,0 +1,182 @@
+"""Facts the nudge rules read: narrow queries over ACTIVE stays only, via indexed columns.
+
+A tick runs every minute over a region's data (100 000 active, millions of closed stays), so
+each query selects a date window on an indexed column and only the columns the rules use.
+History (closed stays) is never loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, time
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
+
+from storage.models import ReadinessItem, Staff, StaffRole, StaffUnit, Stay, StayStatus
+
+# Bound parameters per IN list: well below SQLite's and asyncpg's limits.
+_CHUNK = 900
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFact:
+    kind: str
+    status: str
+    responsible_role: str
+
+
+@dataclass(frozen=True, slots=True)
+class StayFacts:
+    """What the rules need to know about one active stay; no free text, no people."""
+
+    id: int
+    unit_id: int
+    case_code: str
+    room: str | None
+    arrival_date: date
+    followup_deadline: date
+    followup_held_on: date | None = None
+    decision_kind: str | None = None
+    home_going_date: date | None = None
+    home_going_time: time | None = None
+    transport: str | None = None
+    home_help_meets: bool | None = None
+    provider_name: str | None = None
+    provider_contact: str | None = None
+    sip_wanted: bool | None = None
+    handlaggare_id: int | None = None
+    nurse_id: int | None = None
+    items: tuple[ItemFact, ...] = field(default=())
+
+
+_STAY_COLUMNS = tuple(
+    col(column)
+    for column in (
+        Stay.id,
+        Stay.unit_id,
+        Stay.case_code,
+        Stay.room,
+        Stay.arrival_date,
+        Stay.followup_deadline,
+        Stay.followup_held_on,
+        Stay.decision_kind,
+        Stay.home_going_date,
+        Stay.home_going_time,
+        Stay.transport,
+        Stay.home_help_meets,
+        Stay.provider_name,
+        Stay.provider_contact,
+        Stay.sip_wanted,
+        Stay.handlaggare_id,
+        Stay.nurse_id,
+    )
+)
+
+
+def select_columns(*columns: Any) -> Select[*tuple[Any, ...]]:
+    """A SELECT of many plain columns (sqlmodel's ``select`` overloads stop at four)."""
+    return Select(*columns)
+
+
+def _facts(row: Sequence[Any]) -> StayFacts:
+    return StayFacts(*row)
+
+
+def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+class FactsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def open_followups(self, deadline_from: date, deadline_to: date) -> list[StayFacts]:
+        """Active stays without a held follow-up meeting, deadline in the window (inclusive)."""
+        result = await self.session.exec(
+            select_columns(*_STAY_COLUMNS).where(
+                col(Stay.status) == StayStatus.ACTIVE,
+                col(Stay.followup_deadline).between(deadline_from, deadline_to),
+                col(Stay.followup_held_on).is_(None),
+            )
+        )
+        return [_facts(row) for row in result.all()]
+
+    async def undecided_arrivals(
+        self, arrival_from: date, arrival_to: date, deadline_from: date, deadline_to: date
+    ) -> list[StayFacts]:
+        """Active stays without a decision that arrived in the window.
+
+        The follow-up deadline (arrival + 7, moved back over non-working days) narrows the scan
+        through the (status, followup_deadline) index; arrival itself has no index.
+        """
+        result = await self.session.exec(
+            select_columns(*_STAY_COLUMNS).where(
+                col(Stay.status) == StayStatus.ACTIVE,
+                col(Stay.followup_deadline).between(deadline_from, deadline_to),
+                col(Stay.arrival_date).between(arrival_from, arrival_to),
+                col(Stay.decision_kind).is_(None),
+            )
+        )
+        return [_facts(row) for row in result.all()]
+
+    async def home_goings(
+        self, date_from: date, date_to: date, *, after: time | None = None
+    ) -> list[StayFacts]:
+        """Active stays with a home-going date in the window; ``after``: only later times."""
+        conditions: list[ColumnElement[bool]] = [
+            col(Stay.status) == StayStatus.ACTIVE,
+            col(Stay.home_going_date).between(date_from, date_to),
+        ]
+        if after is not None:
+            conditions.append(col(Stay.home_going_time) > after)
+        result = await self.session.exec(select_columns(*_STAY_COLUMNS).where(and_(*conditions)))
+        return [_facts(row) for row in result.all()]
+
+    async def with_items(self, stays: Sequence[StayFacts]) -> list[StayFacts]:
+        """The same stays with their readiness checklist attached."""
+        ids = sorted({stay.id for stay in stays})
+        items: dict[int, list[ItemFact]] = {}
+        for chunk in _chunks(ids):
+            result = await self.session.exec(
+                select(
+                    ReadinessItem.stay_id,
+                    ReadinessItem.kind,
+                    ReadinessItem.status,
+                    ReadinessItem.responsible_role,
+                )
+                .where(col(ReadinessItem.stay_id).in_(chunk))
+                .order_by(col(ReadinessItem.id))
+            )
+            for stay_id, kind, status, role in result.all():
+                items.setdefault(stay_id, []).append(ItemFact(kind, status, role))
+        return [replace(stay, items=tuple(items.get(stay.id, ()))) for stay in stays]
+
+    async def staff_by_unit_role(
+        self, unit_ids: Iterable[int], roles: Iterable[str]
+    ) -> Mapping[tuple[int, str], tuple[int, ...]]:
+        """(unit id, role) -> ids of the active staff holding that role in that unit."""
+        units = sorted(set(unit_ids))
+        wanted = sorted(set(roles))
+        found: dict[tuple[int, str], list[int]] = {}
+        for chunk in _chunks(units):
+            result = await self.session.exec(
+                select(StaffUnit.unit_id, StaffRole.role, Staff.id)
+                .join(StaffRole, col(StaffRole.staff_id) == StaffUnit.staff_id)
+                .join(Staff, col(Staff.id) == StaffUnit.staff_id)
+                .where(
+                    col(StaffUnit.unit_id).in_(chunk),
+                    col(StaffRole.role).in_(wanted),
+                    col(Staff.active),
+                )
+                .order_by(col(Staff.id))
+            )
+            for unit_id, role, staff_id in result.all():
+                if staff_id is not None:
+                    found.setdefault((unit_id, role), []).append(staff_id)
+        return {key: tuple(ids) for key, ids in found.items()}

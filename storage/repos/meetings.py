@@ -1,0 +1,45 @@
+"""Follow-up meetings: the meeting row is where a meeting's progress lives between turns."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.models import FollowUpMeeting, MeetingStatus, utcnow
+from storage.repos.keys import is_possible_id
+
+
+class MeetingRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, meeting: FollowUpMeeting) -> FollowUpMeeting:
+        self.session.add(meeting)
+        await self.session.flush()
+        return meeting
+
+    async def by_id(self, meeting_id: int) -> FollowUpMeeting | None:
+        if not is_possible_id(meeting_id):
+            return None
+        return await self.session.get(FollowUpMeeting, meeting_id)
+
+    async def in_progress_for_stay(self, stay_id: int) -> FollowUpMeeting | None:
+        """The open meeting of a stay (at most one is kept open by the meeting service)."""
+        result = await self.session.exec(
+            select(FollowUpMeeting)
+            .where(
+                FollowUpMeeting.stay_id == stay_id,
+                FollowUpMeeting.status == MeetingStatus.IN_PROGRESS,
+            )
+            .order_by(col(FollowUpMeeting.id).desc())
+        )
+        return result.first()
+
+    async def save(self, meeting: FollowUpMeeting) -> None:
+        """Write the meeting; JSON columns are flagged as they are replaced, not tracked."""
+        meeting.updated_at = utcnow()
+        for column in ("participants", "steps", "decision"):
+            flag_modified(meeting, column)
+        self.session.add(meeting)
+        await self.session.flush()

@@ -1,0 +1,101 @@
+// Drives the Microsoft 365 Agents Playground's web UI in headless Chromium through a whole script
+// of chat turns, as a person would: type a message, or tick boxes, fill fields and press a button
+// on the bot's last card; wait for the expected answer; take screenshots along the way.
+// Usage: node playground_script.js <playground url> <script.json> <screenshot folder>
+// A script is a list of turns:
+//   {"say": "text", "expect": "text in the answer", "shot": "name.png"}
+//   {"check": ["label", ...], "fill": {"label": "text"}, "press": "button title", "expect": ..., "shot": ...}
+//   {"wait": 120, "expect": "text"}  (seconds; a message the bot sends on its own, e.g. a notice)
+// Prints one JSON line: {"ok": true, "replies": ["...", ...]}; exits 1 on failure.
+const fs = require('fs');
+const path = require('path');
+const { chromium } = require('playwright-core');
+
+const [url, scriptFile, shotDir] = process.argv.slice(2);
+const SELECTORS = {
+  compose: '[data-lexical-editor="true"][contenteditable="true"]',
+  send: 'button[aria-label="Send Message"]',
+  botMessage: '.fai-OutputCard',
+};
+
+async function sendText(page, text) {
+  await page.locator(SELECTORS.compose).first().click();
+  await page.keyboard.type(text);
+  await page.locator(SELECTORS.send).click();
+}
+
+// A text input by its exact label; date and time pickers are comboboxes named by their label.
+async function fieldFor(card, label) {
+  const exact = card.getByLabel(label, { exact: true });
+  if ((await exact.count()) === 1) {
+    return exact;
+  }
+  return card.getByRole('combobox', { name: label });
+}
+
+async function useCard(page, turn) {
+  const card = page.locator(SELECTORS.botMessage).last();
+  for (const label of turn.check || []) {
+    await card.getByText(label, { exact: true }).click(); // the label toggles its box
+  }
+  for (const [label, text] of Object.entries(turn.fill || {})) {
+    const field = await fieldFor(card, label);
+    await field.fill(text);
+    await field.press('Tab'); // date and time pickers take typed text when they lose focus
+  }
+  await card.getByRole('button', { name: turn.press, exact: true }).click();
+}
+
+// The first message after the ones already shown that holds the expected text.
+async function waitForReply(page, before, expected, seconds = 20) {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    const messages = page.locator(SELECTORS.botMessage);
+    const count = await messages.count();
+    for (let index = before; index < count; index += 1) {
+      const text = (await messages.nth(index).innerText()).trim();
+      if (text.includes(expected)) {
+        return text;
+      }
+    }
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`no answer with "${expected}" within ${seconds} s`);
+}
+
+async function main() {
+  const turns = JSON.parse(fs.readFileSync(scriptFile, 'utf8'));
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const replies = [];
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1300 }, locale: 'sv-SE' });
+    // The UI asks a CDN for fonts; there is no internet here, so fail those at once.
+    await page.route(/^https?:\/\/(?!127\.0\.0\.1|localhost)/, (route) => route.abort());
+    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    await page.locator(SELECTORS.compose).first().waitFor({ timeout: 30000 });
+    await page.waitForTimeout(1500); // the install greeting arrives on every page load
+    for (const turn of turns) {
+      const before = await page.locator(SELECTORS.botMessage).count();
+      if (turn.say !== undefined) {
+        await sendText(page, turn.say);
+      } else if (turn.press !== undefined) {
+        await useCard(page, turn);
+      }
+      replies.push(await waitForReply(page, before, turn.expect, turn.wait || 20));
+      await page.waitForTimeout(400);
+      if (turn.shot) {
+        await page.screenshot({ path: path.join(shotDir, turn.shot) });
+      }
+    }
+    console.log(JSON.stringify({ ok: true, replies }));
+  } finally {
+    await browser.close();
+  }
+}
+
+main().catch((error) => { console.error(String(error)); process.exit(1); });
