@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PY_SOURCES := bot dialogs notifications storage
+PY_SOURCES := bot dialogs notifications storage bench
 DEMO_DIR := var/demo
 
 .PHONY: help install lint typecheck test test-fast demo bench clean

@@ -61,9 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     staff_remove.add_argument("email")
     staff_remove.set_defaults(run=cmd_staff_remove)
 
-    stays = sub.add_parser("stays", help="stays (issue 4)").add_subparsers(
-        dest="stays", required=True
-    )
+    stays = sub.add_parser("stays", help="stays").add_subparsers(dest="stays", required=True)
     stays_import = stays.add_parser(
         "import", help="load ongoing stays from a CSV file (all rows or none)"
     )

@@ -1,0 +1,61 @@
+"""The benchmark harness in its tiniest mode: every section runs end to end and reports.
+
+No timing is asserted here (the targets are judged by ``make bench`` on an idle machine); what is
+asserted is what the figures rest on: every turn got its reply, the meeting turns ran in a real
+meeting, a second tick queued nothing again, and no nudge was lost or sent twice.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bench.cli import MODES, SECTIONS, run
+from bench.report import render
+
+pytestmark = pytest.mark.slow
+
+
+async def test_the_tiny_benchmark_runs_every_section_without_errors(tmp_path: Path) -> None:
+    backends = ["sqlite"] + (["postgres"] if os.environ.get("KORTTID_TEST_POSTGRES_URL") else [])
+
+    results = await run(MODES["tiny"], SECTIONS, backends, tmp_path)
+
+    assert results["errors"] == []
+    assert results["backends"] == backends
+    turns = results["turns"]
+    assert {"raw_echo", "sdk_echo"} <= turns.keys()
+    for baseline in ("raw_echo", "sdk_echo"):
+        for mode in ("sequential", "concurrent"):
+            assert turns[baseline][mode]["errors"] == 0
+            assert turns[baseline][mode]["replies"] == turns[baseline][mode]["turns"] > 0
+    for backend in backends:
+        korttid = turns[f"korttid_{backend}"]
+        assert korttid["meeting"]["setup_problems"] == []
+        for scenario in ("help", "meeting"):
+            for mode in ("sequential", "concurrent"):
+                measured = korttid[scenario][mode]
+                assert measured["errors"] == 0, measured["error_samples"]
+                assert measured["replies"] == measured["turns"] > 0
+                assert measured["p99_ms"] >= measured["p50_ms"] > 0
+        assert korttid["memory"]["errors"] == 0
+        ticks = results["facts"][backend]["tick"]
+        assert ticks[0]["queued"] > 0
+        assert all(tick["steady_queued"] == 0 for tick in ticks)
+        assert results["facts"][backend]["indicators"]
+        delivery = results["delivery"][backend]
+        assert delivery["delivered"] == delivery["messages"]
+        assert (delivery["lost"], delivery["duplicated"], delivery["left_in_outbox"]) == (0, 0, 0)
+    assert {target["key"] for target in results["targets"]} >= {
+        "turn_ratio",
+        "turn_p99",
+        "memory_peak",
+        "tick_steady_tick_s",
+        "indicators",
+        "delivery_time",
+    }
+    report = render({**results, "command": "python -m bench --tiny"})
+    assert "## Targets" in report
+    assert "## Proactive delivery under Teams' limits" in report
