@@ -142,6 +142,10 @@ async def messages(request: web.Request) -> web.StreamResponse:
         authenticated, activity, request.app[BOT].on_turn
     )
     if response is not None:
+        if response.status == 501:
+            # The SDK's answer to an invoke nobody handled: a request we do not support, not a
+            # server fault, so the channel gets a 4xx.
+            return web.json_response({"error": "unsupported invoke"}, status=400)
         return web.json_response(_plain(response.body), status=response.status)
     return web.Response(status=200)
 

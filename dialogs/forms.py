@@ -207,3 +207,16 @@ def _is_cancel(activity: Activity) -> bool:
     if isinstance(value, Mapping):
         return str(value.get("choice") or "").lower() in CANCEL_WORDS
     return normalize(activity.text or "").lower() in CANCEL_WORDS
+
+
+async def parse_unit(turn: Turn, text: str, context: Mapping[str, Any]) -> int:
+    """A unit chosen by its number in the list, its short code or its name."""
+    cleaned = text.strip().upper()
+    units: list[Mapping[str, Any]] = context["units"]
+    if cleaned.isdigit() and 1 <= int(cleaned) <= len(units):
+        return int(units[int(cleaned) - 1]["id"])
+    found = [u for u in units if cleaned in (u["code"], u["name"].upper())]
+    if len(found) != 1:
+        codes = ", ".join(u["code"] for u in units)
+        raise InvalidInput("form_unit_unknown", {"text": text[:40], "units": codes})
+    return int(found[0]["id"])

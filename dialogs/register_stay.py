@@ -15,7 +15,7 @@ from typing import Any
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
 
 from dialogs import stay_service as service
-from dialogs.forms import Ask, FormDialog, question
+from dialogs.forms import Ask, FormDialog, parse_unit, question
 from dialogs.parsing import InvalidInput, parse_date
 from dialogs.stay_cards import show_stay
 from dialogs.turn import Turn
@@ -71,18 +71,6 @@ def choose_staff(text: str, options: Sequence[Mapping[str, Any]]) -> int:
 # --- parsers: (turn, typed or submitted text, the question's context) -> JSON value ---
 
 
-async def _parse_unit(turn: Turn, text: str, context: Mapping[str, Any]) -> int:
-    cleaned = text.strip().upper()
-    units: list[Mapping[str, Any]] = context["units"]
-    if cleaned.isdigit() and 1 <= int(cleaned) <= len(units):
-        return int(units[int(cleaned) - 1]["id"])
-    found = [u for u in units if cleaned in (u["code"], u["name"].upper())]
-    if len(found) != 1:
-        codes = ", ".join(u["code"] for u in units)
-        raise InvalidInput("form_unit_unknown", {"text": text[:40], "units": codes})
-    return int(found[0]["id"])
-
-
 async def _parse_code(turn: Turn, text: str, context: Mapping[str, Any]) -> str:
     if text.strip().lower() in SAVE_WORDS | YES_WORDS:
         text = context["suggestion"]
@@ -132,7 +120,7 @@ async def _parse_confirm(turn: Turn, text: str, context: Mapping[str, Any]) -> b
 class RegisterStayDialog(FormDialog):
     def __init__(self) -> None:
         super().__init__(DIALOG_ID)
-        self.add_dialog(Ask("register_stay.unit", _parse_unit))
+        self.add_dialog(Ask("register_stay.unit", parse_unit))
         self.add_dialog(Ask("register_stay.code", _parse_code))
         self.add_dialog(Ask("register_stay.room", _parse_room))
         self.add_dialog(Ask("register_stay.arrival", _parse_arrival))

@@ -124,7 +124,7 @@ async def route_invoke(turn: Turn) -> None:
     """Invokes: ``adaptiveCard/action`` (Action.Execute) is answered with the refreshed card.
 
     A refused card (a stay of another unit) gets a message response instead; other invokes are
-    left unanswered, which the adapter turns into 501.
+    left unanswered, which the web handler answers with 400.
     """
     activity = turn.context.activity
     if activity.name != "adaptiveCard/action":

@@ -16,7 +16,7 @@ from typing import Any
 from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
 
 from dialogs import stay_service as service
-from dialogs.forms import Ask, FormDialog, question
+from dialogs.forms import Ask, FormDialog, parse_unit, question
 from dialogs.home_going import parse_date_and_time
 from dialogs.parsing import InvalidInput
 from dialogs.turn import Turn
@@ -162,24 +162,12 @@ async def _parse_notice(turn: Turn, text: str, context: Mapping[str, Any]) -> st
     return notified.isoformat()
 
 
-async def _parse_unit(turn: Turn, text: str, context: Mapping[str, Any]) -> int:
-    cleaned = text.strip().upper()
-    units: list[Mapping[str, Any]] = context["units"]
-    if cleaned.isdigit() and 1 <= int(cleaned) <= len(units):
-        return int(units[int(cleaned) - 1]["id"])
-    found = [u for u in units if cleaned in (u["code"], u["name"].upper())]
-    if len(found) != 1:
-        codes = ", ".join(u["code"] for u in units)
-        raise InvalidInput("form_unit_unknown", {"text": text[:40], "units": codes})
-    return int(found[0]["id"])
-
-
 class RegisterWaitDialog(FormDialog):
     def __init__(self) -> None:
         super().__init__(DIALOG_ID)
         self.add_dialog(Ask("register_wait.code", _parse_code))
         self.add_dialog(Ask("register_wait.notice", _parse_notice))
-        self.add_dialog(Ask("register_wait.unit", _parse_unit))
+        self.add_dialog(Ask("register_wait.unit", parse_unit))
         self.add_dialog(
             WaterfallDialog(
                 "register_wait.steps",

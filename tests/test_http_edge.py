@@ -101,3 +101,16 @@ async def test_readiness_is_503_when_the_database_is_not_migrated(tmp_path) -> N
         assert body["status"] == "unavailable"
     finally:
         await server.close()
+
+
+async def test_unsupported_invoke_is_a_4xx_not_a_server_error(
+    channel: TeamsChannel, sessions
+) -> None:
+    from tests.helpers import seed_staff
+
+    await seed_staff(sessions, ("anna@kommun.se", "Anna", "handlaggare", "ÄNG"))
+    anna = channel.user("anna", "anna@kommun.se")
+
+    response = await channel.post(channel.activity(anna, type_="invoke", name="task/fetch"))
+
+    assert response.status == 400
