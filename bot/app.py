@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.adapter import CachingAuthentication, build_adapter, build_authentication
-from bot.korttid_bot import BotDeps, KorttidBot, tenant_of
+from bot.korttid_bot import BotDeps, KorttidBot, team_of, tenant_of
 from bot.notifier import build_notifier, build_scheduler
 from bot.reporting import digest_settings
 from bot.settings import Settings
@@ -204,8 +204,32 @@ def _parse_activity(body: bytes) -> Activity | None:
         and activity.conversation is not None
         and isinstance(activity.conversation.id, str)
         and isinstance(activity.service_url, str)
+        and isinstance(activity.channel_id, str)
+        and _within_limits(activity)
     )
     return activity if valid else None
+
+
+# Longest identifiers Korttid stores; real Teams ids are far shorter. Dialog state is keyed by
+# "<channel>/conversations/<conversation id>/" in a 400-character column.
+_ID_LIMITS = {
+    "conversation": 300, "service_url": 500, "channel": 32, "from": 200, "aad": 64,
+    "tenant": 64, "team": 400,
+}  # fmt: skip
+
+
+def _within_limits(activity: Activity) -> bool:
+    sender = activity.from_property
+    sizes = {
+        "conversation": len(activity.conversation.id),
+        "service_url": len(activity.service_url),
+        "channel": len(activity.channel_id),
+        "from": len(str(getattr(sender, "id", "") or "")),
+        "aad": len(str(getattr(sender, "aad_object_id", "") or "")),
+        "tenant": len(tenant_of(activity) or ""),
+        "team": len(team_of(activity) or ""),
+    }
+    return bool(activity.channel_id) and all(sizes[k] <= _ID_LIMITS[k] for k in sizes)
 
 
 async def healthz(_request: web.Request) -> web.Response:

@@ -87,7 +87,10 @@ async def start_command(turn: Turn, match: re.Match[str]) -> None:
 
 async def start_action(turn: Turn, value: Mapping[str, Any]) -> None:
     stay = await _stay_from(turn, value.get("stay_id"))
-    await _open_for_stay(turn, stay, stay.case_code if stay else "?")
+    if stay is None or not service.may_run_meetings(turn.profile, stay):
+        await _refuse_card(turn, START_ACTION, "stay_id", value, stay)
+        return
+    await _open_for_stay(turn, stay, stay.case_code)
 
 
 async def takeover_command(turn: Turn, match: re.Match[str]) -> None:
@@ -106,7 +109,10 @@ async def takeover_command(turn: Turn, match: re.Match[str]) -> None:
 async def takeover_action(turn: Turn, value: Mapping[str, Any]) -> None:
     meeting = await _meeting_from(turn, value.get("meeting_id"))
     stay = await service.stay_by_id(turn.session, meeting.stay_id) if meeting else None
-    await _take_over_stay(turn, stay, stay.case_code if stay else "?")
+    if stay is None or not service.may_run_meetings(turn.profile, stay):
+        await _refuse_card(turn, TAKEOVER_ACTION, "meeting_id", value, stay)
+        return
+    await _take_over_stay(turn, stay, stay.case_code)
 
 
 async def step_action(turn: Turn, value: Mapping[str, Any]) -> None:
@@ -114,7 +120,7 @@ async def step_action(turn: Turn, value: Mapping[str, Any]) -> None:
     meeting = await _meeting_from(turn, value.get("meeting_id"))
     stay = await service.stay_by_id(turn.session, meeting.stay_id) if meeting else None
     if meeting is None or stay is None or not service.may_run_meetings(turn.profile, stay):
-        await turn.say("meeting_stay_not_found", code=stay.case_code if stay else "?")
+        await _refuse_card(turn, MEETING_ACTION, "meeting_id", value, stay)
         return
     if meeting.status != MeetingStatus.IN_PROGRESS:
         await turn.say("meeting_not_open", code=stay.case_code)
@@ -215,6 +221,25 @@ async def _meeting_from(turn: Turn, raw_id: Any) -> FollowUpMeeting | None:
 async def _example_code(turn: Turn) -> str:
     units = await UnitRepository(turn.session).by_ids(turn.profile.unit_ids)
     return f"{units[0].code}-001" if units else "ÄNG-001"
+
+
+async def _refuse_card(
+    turn: Turn, action: str, id_field: str, value: Mapping[str, Any], stay: Stay | None
+) -> None:
+    """A card's ids come from the client and can be altered: a refused one is audited.
+
+    Another unit's stay is refused without its case code, so a tampered id reveals nothing.
+    """
+    if stay is not None and stay.unit_id in turn.profile.unit_ids:
+        await turn.say("not_allowed", roles=turn.renderer.role_name(Role.HANDLAGGARE).lower())
+    else:
+        await turn.say("stay_refused")
+    await turn.audit(
+        "meeting.access_refused",
+        stay_id=stay.id if stay else None,
+        unit_id=stay.unit_id if stay else None,
+        detail={"action": action, id_field: str(value.get(id_field))[:20]},
+    )
 
 
 async def _audit(turn: Turn, action: str, meeting: FollowUpMeeting, **detail: Any) -> None:

@@ -71,6 +71,11 @@ async def stays_command(turn: Turn, match: re.Match[str]) -> None:
 
 
 async def my_stays_action(turn: Turn, value: Mapping[str, Any]) -> None:
+    # The button is only on readers' cards, but a card can be replayed: same rule as "vistelser".
+    if not turn.profile.has_role(*service.VIEW_ROLES):
+        roles = ", ".join(turn.renderer.role_name(r).lower() for r in sorted(service.VIEW_ROLES))
+        await turn.say("not_allowed", roles=roles)
+        return
     await show_stay_list(turn, show_all=bool(value.get("all")))
 
 

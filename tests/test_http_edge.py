@@ -114,3 +114,29 @@ async def test_unsupported_invoke_is_a_4xx_not_a_server_error(
     response = await channel.post(channel.activity(anna, type_="invoke", name="task/fetch"))
 
     assert response.status == 400
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"channelId": None},
+        {"channelId": ""},
+        {"conversation": {"id": "a:" + "x" * 400, "conversationType": "personal"}},
+        {"from": {"id": "29:x", "aadObjectId": "a" * 65}},
+        {"channelData": {"tenant": {"id": "t" * 65}}},
+        {"serviceUrl": "http://127.0.0.1/" + "p" * 600},
+    ],
+)
+async def test_oversized_or_missing_ids_are_400_and_touch_nothing(
+    channel: TeamsChannel, sessions, change: dict[str, object]
+) -> None:
+    from tests.helpers import seed_staff
+
+    await seed_staff(sessions, ("anna@kommun.se", "Anna", "handlaggare", "ÄNG"))
+    anna = channel.user("anna", "anna@kommun.se")
+    activity = {**channel.activity(anna, text="hjälp"), **change}
+
+    response = await channel.post(activity)
+
+    assert response.status == 400
+    assert channel.connector.sent == []

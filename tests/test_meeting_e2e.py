@@ -336,7 +336,8 @@ async def test_only_a_handlaggare_of_the_unit_may_start(channel: TeamsChannel, s
     said = await say_text(channel, bo, "uppföljning ÄNG-042")
     assert "Jag hittar ingen vistelse med koden ”ÄNG-042” på dina enheter" in said
     replies = await channel.submit(bo, {"action": "meeting_start", "stay_id": stay_id})
-    assert "Jag hittar ingen vistelse" in texts_in(replies)[0]
+    assert "hör inte till dina enheter" in texts_in(replies)[0]  # and names no case code
+    assert "ÄNG-042" not in texts_in(replies)[0]
     replies = await channel.submit(sara, {"action": "meeting_start", "stay_id": stay_id})
     assert "biståndshandläggare" in texts_in(replies)[0]
     assert await meetings_count(sessions) == 0
