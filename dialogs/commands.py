@@ -37,10 +37,11 @@ def _command(id_: str, pattern: str, scopes: set[str], roles: set[str] | None = 
     )
 
 
-# issue 4: who reads stays (an administrator keeps the registry, not the cases)
+# issue 4: who reads stays (an administrator keeps the registry, not the cases; an enhetschef
+# sees figures, not people: DOMAIN.md, issue 9)
 _STAY_READERS: set[str] = {
     Role.HANDLAGGARE, Role.SJUKSKOTERSKA, Role.REHAB, Role.OMSORGSPERSONAL, Role.KOORDINATOR,
-    Role.BOENDESAMORDNARE, Role.ENHETSCHEF,
+    Role.BOENDESAMORDNARE,
 }  # fmt: skip
 
 COMMANDS: tuple[Command, ...] = (

@@ -39,7 +39,8 @@ from storage.repos.staff import StaffProfile
 from storage.repos.stays import StayRepository
 from storage.repos.waits import WaitRepository
 
-# Everyone who works with stays may read them; an administrator keeps the registry, not the cases.
+# Everyone who works with stays may read them; an administrator keeps the registry, not the
+# cases, and an enhetschef sees figures, not people (DOMAIN.md, issue 9).
 VIEW_ROLES = frozenset(
     {
         Role.HANDLAGGARE,
@@ -48,7 +49,6 @@ VIEW_ROLES = frozenset(
         Role.OMSORGSPERSONAL,
         Role.KOORDINATOR,
         Role.BOENDESAMORDNARE,
-        Role.ENHETSCHEF,
     }
 )
 WAIT_ROLES = frozenset({Role.BOENDESAMORDNARE, Role.HANDLAGGARE})

@@ -148,6 +148,16 @@ def _stay_payload(stay: StayFacts) -> dict[str, Any]:
     return {"stay_id": stay.id, "case_code": stay.case_code, "room": stay.room}
 
 
+def _manager_payload(stay: StayFacts) -> dict[str, Any]:
+    """What an enhetschef's card may show: the unit and who answers for it, never the stay
+    (DOMAIN.md: the enhetschef sees figures, not people, and cannot open a stay)."""
+    return {
+        "audience": "manager",
+        "unit_name": stay.unit_name,
+        "handlaggare_name": stay.handlaggare_name,
+    }
+
+
 def _unique(ids: Iterable[int]) -> list[int]:
     return list(dict.fromkeys(ids))
 
@@ -190,20 +200,21 @@ def followup_nudges(stay: StayFacts, facts: Facts, now: datetime) -> list[Nudge]
     stage = _current_stage(stages, now, until)
     if stage is None:
         return []
-    base = _stay_payload(stay) | {
+    timing = {
         "stage": stage.name,
         "deadline": deadline.isoformat(),
         "deadline_text": format_date(deadline),
-        "arrival_text": format_date(stay.arrival_date),
     }
+    base = _stay_payload(stay) | timing | {"arrival_text": format_date(stay.arrival_date)}
     owners = _unique(facts.people(stay, Role.HANDLAGGARE))
     nudges = [
         _nudge(stay, stage, person, "nudge_followup", base | {"audience": "owner"})
         for person in owners
     ]
     if stage.name == "overdue":
+        manager = _manager_payload(stay) | timing
         nudges += [
-            _nudge(stay, stage, person, "nudge_followup", base | {"audience": "manager"})
+            _nudge(stay, stage, person, "nudge_followup", manager)
             for person in _unique(facts.people(stay, Role.ENHETSCHEF))
             if person not in owners
         ]
@@ -250,13 +261,14 @@ def readiness_nudges(stay: StayFacts, facts: Facts, now: datetime) -> list[Nudge
     stage = _current_stage(stages, now, until=start_of(home_going + timedelta(days=1)))
     if stage is None:
         return []
-    base = _stay_payload(stay) | _home_going_text(stay) | {"stage": stage.name}
     if stage.name == "escalation":
         items = [_item_payload(item, own=False) for item in missing]
+        manager = _manager_payload(stay) | _home_going_text(stay) | {"items": items}
         return [
-            _nudge(stay, stage, person, "nudge_readiness_escalation", base | {"items": items})
+            _nudge(stay, stage, person, "nudge_readiness_escalation", manager)
             for person in _unique(facts.people(stay, Role.ENHETSCHEF))
         ]
+    base = _stay_payload(stay) | _home_going_text(stay) | {"stage": stage.name}
     return [
         _nudge(stay, stage, person, "nudge_readiness", base | {"items": items})
         for person, items in _readiness_cards(stay, facts, missing, stage.name).items()
@@ -290,12 +302,17 @@ def long_stay_nudges(stay: StayFacts, facts: Facts, now: datetime) -> list[Nudge
     until = morning_of(add_working_days(day, CATCH_UP_WORKING_DAYS))
     if _current_stage((stage,), now, until) is None:
         return []
+    day_number = stay_day_number(stay.arrival_date, local_date(now))
     payload = _stay_payload(stay) | {
-        "day_number": stay_day_number(stay.arrival_date, local_date(now)),
+        "day_number": day_number,
         "arrival_text": format_date(stay.arrival_date),
     }
-    people = _unique([*facts.people(stay, Role.HANDLAGGARE), *facts.people(stay, Role.ENHETSCHEF)])
-    return [_nudge(stay, stage, person, "nudge_long_stay", payload) for person in people]
+    owners = _unique(facts.people(stay, Role.HANDLAGGARE))
+    managers = [p for p in _unique(facts.people(stay, Role.ENHETSCHEF)) if p not in owners]
+    manager_payload = _manager_payload(stay) | {"day_number": day_number}
+    return [_nudge(stay, stage, person, "nudge_long_stay", payload) for person in owners] + [
+        _nudge(stay, stage, person, "nudge_long_stay", manager_payload) for person in managers
+    ]
 
 
 # --- row 8: afternoon home-going ---------------------------------------------------------------

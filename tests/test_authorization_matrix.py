@@ -52,7 +52,8 @@ HENRIK = ("henrik@kommun.se", "Henrik Handläggare", "handlaggare", OTHER)
 ROLES = tuple(ROLE_PEOPLE)
 
 HL, SSK, REHAB, USK, KOORD, BSM, CHEF, ADMIN = ROLES
-READERS = {HL, SSK, REHAB, USK, KOORD, BSM, CHEF}  # who reads stays: all but the administrator
+# who reads stays: all but the administrator (the registry) and the enhetschef (figures only)
+READERS = {HL, SSK, REHAB, USK, KOORD, BSM}
 WAITERS = {HL, BSM}
 EVERY = set(ROLES)
 

@@ -1,7 +1,8 @@
 """The authorization matrix, end to end: who may see a stay, tick which item, decide, register.
 
 People see and change only their units' stays; only a handläggare records decisions; nurses and
-rehab staff change only their own items; an administrator keeps the registry, not the cases.
+rehab staff change only their own items; an administrator keeps the registry, not the cases;
+an enhetschef sees figures, not people.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ MATRIX = {
     "olle@kommun.se":             (1,   0,    0,     0,    0,    0,    0),
     "karin@kommun.se":            (1,   0,    0,     0,    0,    0,    0),
     "bo@kommun.se":               (1,   0,    0,     0,    0,    1,    0),
-    "cecilia@kommun.se":          (1,   0,    0,     0,    0,    0,    0),
+    "cecilia@kommun.se":          (0,   0,    0,     0,    0,    0,    0),
     "ali@kommun.se":              (0,   0,    0,     0,    0,    0,    0),
     "henrik@kommun.se":           (0,   0,    0,     0,    0,    1,    1),  # another unit
 }  # fmt: skip

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
-from storage.models import ReadinessItem, Staff, StaffRole, StaffUnit, Stay, StayStatus
+from storage.models import ReadinessItem, Staff, StaffRole, StaffUnit, Stay, StayStatus, Unit
 
 # Bound parameters per IN list: well below SQLite's and asyncpg's limits.
 _CHUNK = 900
@@ -32,7 +32,10 @@ class ItemFact:
 
 @dataclass(frozen=True, slots=True)
 class StayFacts:
-    """What the rules need to know about one active stay; no free text, no people."""
+    """What the rules need to know about one active stay; no free text, no patient identity.
+
+    ``unit_name`` and ``handlaggare_name`` let a manager's card say where and who answers for
+    it without the case code (the enhetschef sees figures, not people)."""
 
     id: int
     unit_id: int
@@ -51,6 +54,8 @@ class StayFacts:
     sip_wanted: bool | None = None
     handlaggare_id: int | None = None
     nurse_id: int | None = None
+    unit_name: str | None = None
+    handlaggare_name: str | None = None
     items: tuple[ItemFact, ...] = field(default=())
 
 
@@ -78,6 +83,15 @@ _STAY_COLUMNS = tuple(
 )
 
 
+def _select_stays() -> Select[*tuple[Any, ...]]:
+    """The stay columns plus unit and handläggare names; both joins are primary-key lookups."""
+    return (
+        select_columns(*_STAY_COLUMNS, col(Unit.name), col(Staff.name))
+        .join(Unit, col(Unit.id) == col(Stay.unit_id))
+        .outerjoin(Staff, col(Staff.id) == col(Stay.handlaggare_id))
+    )
+
+
 def select_columns(*columns: Any) -> Select[*tuple[Any, ...]]:
     """A SELECT of many plain columns (sqlmodel's ``select`` overloads stop at four)."""
     return Select(*columns)
@@ -99,7 +113,7 @@ class FactsRepository:
     async def open_followups(self, deadline_from: date, deadline_to: date) -> list[StayFacts]:
         """Active stays without a held follow-up meeting, deadline in the window (inclusive)."""
         result = await self.session.exec(
-            select_columns(*_STAY_COLUMNS).where(
+            _select_stays().where(
                 col(Stay.status) == StayStatus.ACTIVE,
                 col(Stay.followup_deadline).between(deadline_from, deadline_to),
                 col(Stay.followup_held_on).is_(None),
@@ -116,7 +130,7 @@ class FactsRepository:
         through the (status, followup_deadline) index; arrival itself has no index.
         """
         result = await self.session.exec(
-            select_columns(*_STAY_COLUMNS).where(
+            _select_stays().where(
                 col(Stay.status) == StayStatus.ACTIVE,
                 col(Stay.followup_deadline).between(deadline_from, deadline_to),
                 col(Stay.arrival_date).between(arrival_from, arrival_to),
@@ -135,7 +149,7 @@ class FactsRepository:
         ]
         if after is not None:
             conditions.append(col(Stay.home_going_time) > after)
-        result = await self.session.exec(select_columns(*_STAY_COLUMNS).where(and_(*conditions)))
+        result = await self.session.exec(_select_stays().where(and_(*conditions)))
         return [_facts(row) for row in result.all()]
 
     async def with_items(self, stays: Sequence[StayFacts]) -> list[StayFacts]:
