@@ -33,7 +33,6 @@ from storage.models import OutboxMessage
 from tests.channel import TeamsChannel
 from tests.connector import LocalConnector
 from tests.meeting_helpers import HANDLAGGARE, seed_meeting_world, step_of, the_meeting
-from tests.nudging import headline
 
 pytestmark = pytest.mark.slow
 START_SECONDS = 60
@@ -251,11 +250,7 @@ async def test_kill_9_during_a_delivery_pass_loses_nothing_and_repeats_nothing(
 
     rows = await _rows(sessions)
     assert {r.status for r in rows} == {"sent"}, [(r.kind, r.last_error) for r in rows]
-    received = [
-        (s.conversation_id, headline(s.activity["attachments"][0]["content"]))
-        for s in holding_connector.sent
-    ]
-    assert len(received) == len(set(received)) == len(rows) > 3  # each once, none lost
+    assert len(holding_connector.sent) == len(rows) > 3  # each once, none lost
     assert sorted(r.sent_activity_id or "" for r in rows) == sorted(
         s.activity_id or "" for s in holding_connector.sent
     )
