@@ -42,12 +42,6 @@ class AuditRepository:
         )
         return result.all()
 
-    async def recent(self, limit: int = 100) -> Sequence[AuditEvent]:
-        result = await self.session.exec(
-            select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit)
-        )
-        return result.all()
-
 
 def _redacted(value: Any) -> Any:
     """Details may quote what a card carried (a tampered id): never an identity number."""

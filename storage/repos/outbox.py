@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import OutboxMessage, OutboxStatus, utcnow
+from storage.models import OutboxMessage, OutboxStatus
 
 
 class OutboxRepository:
@@ -49,8 +49,3 @@ class OutboxRepository:
     async def by_key(self, key: str) -> OutboxMessage | None:
         result = await self.session.exec(select(OutboxMessage).where(OutboxMessage.key == key))
         return result.first()
-
-    async def touch(self, message: OutboxMessage) -> None:
-        message.next_attempt_at = message.next_attempt_at or utcnow()
-        self.session.add(message)
-        await self.session.flush()
