@@ -13,7 +13,6 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 
 from bench.databases import REPO, database
@@ -29,6 +28,7 @@ from bench.turns import (
     seed_bench_people,
     seed_demo,
 )
+from storage.domain.clock import SystemClock, local_today
 
 
 async def profile(
@@ -46,7 +46,7 @@ async def profile(
         async with database(backend, work, admin_url) as url, TurnBench(work, sizes) as bench:
             env = korttid_env(url)
             await seed_demo(url, env, work)
-            await seed_bench_people(url, [], date.today())
+            await seed_bench_people(url, [], local_today(SystemClock()))
             await bench.register([DEMO_HANDLAGGARE])
             port = free_port()
             suffix = {"html": "html", "session": "pyisession"}.get(renderer, "txt")

@@ -481,11 +481,15 @@ def _delivery_section(results: dict[str, Any]) -> str:
         "real time",
     ]
     return (
-        "## Proactive delivery under Teams' limits\n\nThe dispatcher and `BotSender` of issue 5 "
+        "## Proactive delivery under Teams' limits\n\nThe dispatcher and `BotSender` "
         "against a connector that enforces 7/s and 60/30 s per conversation and 50/s per "
         "tenant, answering 429 with `Retry-After`. Time is scaled (both the connector's limits "
         "and the dispatcher's clock run faster) so the run is short; times are in Teams "
-        "seconds. Passes start on the scheduler's 60 s ticks, one at a time.\n\n"
+        "seconds, from the first send to the last one the connector acknowledged. The minimum "
+        "is the earliest the connector's windows let the last send through (the tenant's or "
+        "the busiest conversation's, whichever is later). Passes start on the scheduler's "
+        "60 s ticks; within a tick a pass that ended at its row limit is followed at once, and "
+        "rows put off for a few seconds (a 429's `Retry-After`) get a follow-up pass.\n\n"
         + _table(header, rows)
     )
 
@@ -513,30 +517,36 @@ MISS_NOTES: dict[str, Callable[[dict[str, Any]], str]] = {
         """The server is one Python process, so neither it nor the SDK echo can use more than
         one core: 50 conversations at once add waiting, not throughput, and on SQLite every turn
         holds the single writer from its first statement to its commit. So the ratio is CPU per
-        turn: 5x the SDK echo means a meeting step turn in about a fifth of an echo turn. Where a
-        meeting step turn's time goes (profiled in-process on SQLite, ms per turn, after the
-        levers below): dialog state read 0.7-0.9, meeting and stay loaded one by one 0.9, audit
-        row 0.7, meeting update 0.4, step card render 0.55, inbound-activity claim 0.8,
-        conversation reference 0.7, identity 0.7, commit 0.4, the SDK's send about 1 (msrest
-        pipeline and HTTP), the inbound activity's msrest parse 0.26, the SDK's turn pipeline
-        and aiohttp the rest. Every SQL statement costs 0.4-0.8 ms through SQLAlchemy's ORM and
-        the async drivers. What would reach it: fewer statements per turn (identity, reference
-        and dialog state in one round trip; the meeting with its stay in one query; the audit
-        row as a core insert without an ORM flush), the reply sent with one aiohttp POST
-        instead of the msrest pipeline, the dialog state kept as plain JSON instead of
-        jsonpickle (hashed three times a turn by the SDK), and for concurrency a second worker
-        process (SO_REUSEPORT) on PostgreSQL."""
+        turn: 5x the SDK echo means a meeting step turn in about a fifth of an echo turn, some
+        2 ms here, four raw echo turns. A meeting step turn runs nine SQL statements (the
+        inbound-activity claim, who is speaking, the conversation reference, the dialog state,
+        the meeting, its stay, the meeting update, the audit row, the state write) and its
+        commit: the minimum for a turn that must not lose or repeat anything across instances.
+        Measured on this machine, one statement through SQLAlchemy's async session costs
+        150-220 us on SQLite (aiosqlite's thread hand-off alone 46 us; the same statement on a
+        plain sqlite3 connection 1 us) and about 90 us on PostgreSQL (asyncpg alone 25 us), so
+        SQL is 1.5-2 ms of the turn before any work; the SDK's turn pipeline, the inbound
+        activity's msrest parse, dialog dispatch, the card render and the HTTP reply take the
+        rest. The levers below took the avoidable CPU out (about 0.5 ms); what would reach 5x
+        is a different data path, not a tweak: the turn's statements written against the
+        driver (asyncpg, or a synchronous SQLite connection for these indexed one-row
+        statements, keeping the thread for the tick's and reports' long queries) instead of the
+        ORM, and a second worker process (SO_REUSEPORT) on PostgreSQL for the concurrent
+        figure. We kept SQLModel for now: one data layer, typed and migrated, is worth more to
+        a municipality than the last milliseconds of a turn that is already well under what a
+        person notices."""
     ),
     "turn_p99": _note(
         """p99 follows the mean (the same statements and the SDK's send) plus the machine's
         noise: every aiosqlite statement is a thread hand-off, which a busy machine stretches."""
     ),
     "memory_peak": _note(
-        """About 45 MB of the process are numpy, matplotlib and openpyxl, imported at start
-        for the weekly digest's chart and the xlsx report (measured: numpy 11 MB, matplotlib
-        with pyplot 30 MB, openpyxl 4.5 MB). Importing them inside the functions that draw the
-        chart and write the workbook keeps a serving process near 160 MB; drawing the chart in a
-        short-lived subprocess would keep it there after the first Monday digest too."""
+        """Importing Korttid's modules takes about 128 MB (botbuilder and msrest, SQLAlchemy and
+        SQLModel, aiohttp, Jinja2, pydantic); matplotlib, numpy and openpyxl are imported only
+        when the digest's chart or an xlsx report is made (lever 12). What is left above that
+        after the turns is SQLAlchemy's statement cache, the connection pool and the
+        allocator's arenas; a digest in the process adds about 40 MB until it exits, which
+        drawing the chart in a short-lived subprocess would avoid."""
     ),
     "memory_growth": _note(
         """Growth over the second round points at a cache that keeps per-turn objects; check
@@ -544,47 +554,58 @@ MISS_NOTES: dict[str, Callable[[dict[str, Any]], str]] = {
     ),
     "tick_steady_tick_s": _note(
         """A tick recomputes every due nudge from the facts: about one nudge for every two
-        active stays at 07:05, and the checklist items of every stay going home in the window
-        (profiled at 10 000 active stays on SQLite: loading the facts 0.35 s, of which the
-        checklist items 0.18 s, the rules 0.1 s). It grows with the active stays and not with
-        the history, as it must, but linearly: at 100 000 active stays it is several seconds.
-        What would reach 1 s: recompute per tick only the stays whose facts changed since the
-        last tick (an indexed updated_at) or whose next stage begins now (a stored next due
-        instant), with the full recomputation kept for the first tick of the day; the rules'
-        due instants are on the day, so nothing else can change between ticks."""
+        active stays at 07:05 (54 000 at 100 000 active stays). It reads only open facts
+        (flat from 1 to 1.9 million closed stays) and since issue 8 reads checklists only for
+        stays going home in the window, caches the rules' date arithmetic and checks the
+        outbox keys in batches, but it still grows linearly with the active stays. Profiled at
+        100 000 active stays on SQLite: loading the facts about 1.3 s (four window queries,
+        51 000 rows of which a quarter are the same stay twice, with SQLite's dates parsed
+        row by row), the rules 0.8 s, the key look-up 0.15 s. What would reach 1 s: recompute
+        per tick only the stays whose facts changed since the last tick (an indexed
+        updated_at on stays and checklist items) or whose next stage begins now (the rules'
+        due instants are 00:00, 07:00 and 14:00 local), with the full recomputation kept for
+        the first tick after such an instant; loading the windows in one query would take
+        about a quarter off the full one."""
     ),
     "tick_first_tick_s": _note(
-        """The morning tick queues every new nudge one at a time through `enqueue` (a select,
-        a savepoint, an insert and its release per row: about 0.9 ms a nudge on SQLite, 5 s of
-        the 5.9 s at 10 000 active stays). One `INSERT ... ON CONFLICT (key) DO NOTHING` per
-        batch of a few hundred rows would queue 50 000 nudges in about a second."""
+        """The morning tick is a full recomputation (see the steady tick) plus the new rows:
+        since issue 8 they go in as one `INSERT ... ON CONFLICT (key) DO NOTHING` per 500
+        rows instead of a select, a savepoint and an insert per nudge (73 s at 100 000 active
+        stays on SQLite before), about 1 s for 49 000 rows with the outbox's five indexes.
+        Reaching 1 s needs the recomputation itself well under half a second, i.e. the
+        incremental tick described for the steady tick does not help here: it needs cheaper
+        facts (one query, dates as text compared in SQL) and rules."""
     ),
     "indicators": _note(
-        """Two queries take most of the time and grow with the history: `ongoing` (stays in a
-        bed at the end of the period) filters `arrival_date <= as_of` and an OR across
-        departure and status, which no index can bound, so it reads every stay of five years;
-        `overdue` lets SQLite pick the (unit, deadline) index for its GROUP BY and scan every
-        stay instead of the (status, deadline) one. For today's snapshot, counting from
-        `status = 'active'` (indexed) and, for a past period, only the stays that departed
-        after it (indexed by departure) bounds both; the other indicators already use the
-        indexes of migration 0006."""
+        """Every indicator query now reads only its period or the open facts through an index
+        (migration 0007: date-led indexes for PostgreSQL, which cannot range-scan the second
+        column of a (unit, date) index, and a partial index over the active stays); payment
+        responsibility is counted per year instead of day by day (at 2 million stays the
+        worst went from about 9 s to 2.6 s on SQLite). What remains grows with the period, not
+        the history: the weekly digest makes 2 full indicator passes and 36 trend queries, the
+        rows of a quarter or half-year are read from the heap (about 100 000 stays in a
+        half-year), and tens of thousands of hospital waits of a period become payable days in
+        Python. Covering indexes (index-only scans after VACUUM), the 12 trend weeks as one
+        grouped query per indicator instead of one per week, and the payable days summed in
+        SQL would take most of the rest."""
     ),
     "delivery_whole": _note(
         """A nudge lost or sent twice is a correctness bug in the dispatcher: see the row
         counts in the outbox (`korttid outbox list`) and the connector's counts."""
     ),
     "delivery_time": _note(
-        """The dispatcher's own limiter sends at most 40 a second per tenant (below Teams' 50,
-        leaving room for replies), at most 2 000 rows per pass and one pass per 60 s tick, and
-        it sends one message at a time (two short transactions, a card render and the SDK's
-        send per message). At best that is 1.25x the minimum; a pass that ends at its row
-        limit waits for the next tick, and the limiter's burst of 30 plus 40/s can put 70 sends
-        in one second after a quiet spell, which Teams answers with 429 (retried correctly, a
-        tick later). Reaching 1.1x: a tenant rate of 46/s with a burst that keeps any second
-        under 50, starting the next pass at once when a pass ended at its row limit, and
-        sending to different conversations concurrently (a few in flight) so the rate, not the
-        round trip, sets the pace: with Teams' real latency (around 100 ms a send) a
-        one-at-a-time dispatcher cannot reach 40 a second at all."""
+        """The dispatcher holds Teams' pace only while the process has the CPU for it. The
+        benchmark runs the limits 4x faster, so the dispatcher's 47 sends a second of Teams time
+        are 188 a second of real time, and a send costs about 5 ms of CPU here: the Bot
+        Framework SDK's send path about 2.5 (turn context, a deep copy and msrest serialization
+        of the card, the msrest pipeline, aiohttp) and SQL through SQLAlchemy's async ORM about
+        1.5 (the claimed row and its conversation reference loaded, the row marked sent), the
+        card render and the event loop the rest: one core, so on a shared machine the rate dips
+        whenever another process runs. Unscaled (x1) the same code holds 47 a second exactly:
+        2 000 nudges in 42.5 s against 39.0 s (1.09x; 10 000 would be 1.07x). What would reach
+        it at x4: a batch claimed and loaded with its conversation references in one query and
+        sends marked with one executemany (DeliveryRepository), the SDK's per-send copies and
+        serialization trimmed (bot/adapter.py), or a time scale of 2-3."""
     ),
 }
 
@@ -613,8 +634,33 @@ The per-phase figures are the reliable ones; whole-turn differences are within t
    of in SQLite's busy handler, which polls with sleeps growing to 100 ms. With 50 conversations
    at once (quick run) the meeting step p99 went from 3.3 s to 0.82 s and the help turn's from
    2.0 s to 0.34 s, at the same throughput.
+6. **Rendered cards are shared, not deep-copied** (`notifications/render.py`, `Card`): the SDK
+   deep-copies every activity it sends, and Korttid held the replies and sent them through the
+   context again, so a step card was copied twice; a rendered card is never changed, so copies
+   share it, and held replies go to the adapter directly. 2 x 72 us became 32 us per step card.
+7. **No change hash of the conversation state** (`bot/state_storage.py`,
+   `TurnConversationState`): the SDK flattens the state with jsonpickle at load and after every
+   save to tell whether it changed; Korttid saves every turn's state anyway (the eTag orders
+   the turns). 2 x 32 us a turn.
+8. **The state in jsonpickle's format without jsonpickle** (`bot/state_codec.py`): the dialog
+   stack and plain JSON are written and read directly, anything else still by jsonpickle, and
+   rows written either way read back either way. Encode 39 -> 7 us, decode 36 -> 8 us.
+9. **One serializing pass for outgoing activities** (`bot/adapter.py`): msrest rebuilt each
+   activity from itself and validated it before serializing it; Korttid's own activities are
+   serialized directly (a test compares the bodies with msrest's). 192 -> 113 us a reply, and the
+   same for every proactive nudge.
+10. **Card redaction only when a card can hold an identity number** (`Renderer.card`): one
+    search of the rendered JSON instead of a walk over every string (74 us a step card); cards
+    with a match or any JSON escape still get the walk.
+11. **The audit row as one INSERT** (`storage/repos/audit.py`): no ORM object and flush for a
+    row nothing reads back in the same turn.
+12. **matplotlib, numpy and openpyxl imported when used** (`notifications/chart.py`,
+    `notifications/report.py`): about 45 MB a serving process only needs for the Monday digest
+    or an xlsx report; peak RSS after 1 000 turns went from 202 to 157 MB (quick runs).
 
-Together 2-4 take about 1.5-2 ms off a meeting step turn of 10-12 ms (in-process), some 15 %.
+The micro-figures for 6-10 are `timeit` on this machine (the shared machine was busy, so they
+are upper bounds): together about 0.4 ms of CPU per meeting step turn. Together 2-4 took about
+1.5-2 ms off a meeting step turn of 10-12 ms (in-process), some 15 %.
 Next in line, by the profile: see the note on the turn ratio under "Missed targets".
 """
 

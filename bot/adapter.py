@@ -16,6 +16,7 @@ from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
 )
+from botbuilder.schema import Activity, Attachment
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import (
     AuthenticateRequestResult,
@@ -28,6 +29,7 @@ from botframework.connector.auth import (
 )
 
 from bot.settings import Settings
+from notifications.render import Card
 
 log = logging.getLogger(__name__)
 
@@ -48,35 +50,50 @@ class _CachingConnectorFactory(ConnectorFactory):  # type: ignore[misc]
 
 
 def send_cards_as_they_are(client: ConnectorClient) -> None:
-    """Keep msrest from walking card content it would return unchanged.
+    """Serialize outgoing activities in one pass instead of msrest's three.
 
-    Before sending, msrest deserializes, validates and re-serializes the activity node by node,
-    an Adaptive Card's whole tree included: most of the CPU of a send. Our cards are plain JSON
-    (parsed from a rendered template), which msrest's serializer copies as it is. So the content
-    is set aside while msrest handles the rest of the activity, then put back: the body sent is
-    the same. Anything that is not plain JSON still goes the msrest way.
+    Before sending, msrest's ``Serializer.body`` rebuilds the activity from itself (a deserializing
+    walk), validates it (a second walk) and only then serializes it: an Adaptive Card's whole tree
+    included, most of the CPU of a send. The activities Korttid sends are models it built itself,
+    so they are serialized directly, with the card content (plain JSON, parsed from a rendered
+    template, which msrest copies as it is) set aside and put back. The body sent is the same
+    (``tests/test_adapter_serialization.py`` compares them); anything else goes the msrest way.
     """
     serializer = client._serialize
     original = serializer.body
 
     def body(data: Any, data_type: str, **kwargs: Any) -> Any:
-        attachments = getattr(data, "attachments", None) if data_type == "Activity" else None
-        if not attachments or not all(_is_plain_json(a.content) for a in attachments):
+        if data_type != "Activity" or not isinstance(data, Activity):
             return original(data, data_type, **kwargs)
-        contents = [attachment.content for attachment in attachments]
-        try:
+        attachments = data.attachments or []
+        if kwargs or not all(
+            isinstance(a, Attachment) and _is_plain_json(a.content) for a in attachments
+        ):
             for attachment in attachments:
-                attachment.content = None
-            serialized = original(data, data_type, **kwargs)
-        finally:
-            for attachment, content in zip(attachments, contents, strict=True):
-                attachment.content = content
-        for item, content in zip(serialized["attachments"], contents, strict=True):
-            if content is not None:
-                item["content"] = content
-        return serialized
+                if isinstance(attachment.content, Card):
+                    # msrest writes a dict subclass as its Python repr, a string
+                    attachment.content = dict(attachment.content)
+            return original(data, data_type, **kwargs)
+        return serialize_activity(serializer, data)
 
     serializer.body = body
+
+
+def serialize_activity(serializer: Any, activity: Activity) -> dict[str, Any]:
+    """msrest's serialization of one activity, the card content copied as it is."""
+    attachments = activity.attachments or []
+    contents = [attachment.content for attachment in attachments]
+    try:
+        for attachment in attachments:
+            attachment.content = None
+        serialized: dict[str, Any] = serializer._serialize(activity, "Activity")
+    finally:
+        for attachment, content in zip(attachments, contents, strict=True):
+            attachment.content = content
+    for item, content in zip(serialized.get("attachments", []), contents, strict=True):
+        if content is not None:
+            item["content"] = content
+    return serialized
 
 
 def _is_plain_json(value: Any) -> bool:

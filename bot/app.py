@@ -9,7 +9,6 @@ from typing import Any
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from botbuilder.core import ConversationState
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult
@@ -21,7 +20,7 @@ from bot.korttid_bot import BotDeps, KorttidBot, team_of, tenant_of
 from bot.notifier import build_notifier, build_scheduler
 from bot.reporting import digest_settings
 from bot.settings import Settings
-from bot.state_storage import SqlStorage
+from bot.state_storage import SqlStorage, TurnConversationState
 from dialogs.router import build_dialog_set
 from notifications.digest import digest_source
 from notifications.render import Renderer
@@ -61,7 +60,7 @@ def create_app(
     clock = clock or SystemClock()
     authentication = build_authentication(settings, **(auth_overrides or {}))
     adapter = build_adapter(authentication)
-    conversation_state = ConversationState(SqlStorage(sessions))
+    conversation_state = TurnConversationState(SqlStorage(sessions))
     bot = KorttidBot(
         BotDeps(
             sessions=sessions,

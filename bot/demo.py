@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.demo_history import seed_history
 from dialogs.staff_import import StaffRow, import_staff
+from storage.domain.clock import SystemClock, local_today
 from storage.domain.readiness import checklist_for
 from storage.models import DecisionKind, ReadinessStatus, Stay, StayStatus
 from storage.repos.staff import StaffRepository
@@ -79,7 +80,7 @@ STAYS = (
 
 async def seed_demo(session: AsyncSession, today: date | None = None) -> str:
     """Idempotent: staff are upserted; stays are created once per case code."""
-    today = today or date.today()
+    today = today or local_today(SystemClock())  # the bot's today, in Stockholm
     units = UnitRepository(session)
     for code, name in UNITS:
         unit, _ = await units.get_or_create(code, name)

@@ -93,7 +93,9 @@ class KorttidBot:
                 await self._save_state(context)
             # A caller that asked for expectReplies gets them in the HTTP answer instead.
             if replies and context.activity.delivery_mode != DeliveryModes.expect_replies:
-                await context.send_activities(replies)
+                # Straight to the adapter: the context already stamped and copied them when
+                # they were held, and going through it again would deep-copy them once more.
+                await context.adapter.send_activities(context, list(replies))
 
     async def _save_state(self, context: TurnContext) -> None:
         """Saved on every turn that read it, changed or not. The eTag check then puts the turns

@@ -38,13 +38,20 @@ def build_notifier(
 
 
 async def run_tick(notifier: Notifier, clock: Clock) -> None:
-    """One scheduled tick; a failure is logged and the next tick simply tries again."""
+    """One scheduled tick; a failure is logged and the next tick simply tries again.
+
+    A backlog is delivered in follow-up passes within the tick (see ``Dispatcher.follow_up``)
+    rather than one pass a tick; the next tick's evaluation waits for them (``max_instances``).
+    """
     try:
         report = await notifier.tick(clock.now())
+        log.debug("tick: %s", report)
+        more = await notifier.dispatcher.follow_up(report.delivery, clock)
     except Exception:
         log.exception("tick failed")
         return
-    log.debug("tick: %s", report)
+    if more:
+        log.debug("tick: %s follow-up delivery passes", len(more))
 
 
 def build_scheduler(notifier: Notifier, clock: Clock, tick_seconds: int) -> AsyncIOScheduler:

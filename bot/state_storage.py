@@ -1,18 +1,20 @@
 """Bot Framework ``Storage`` over SQL, with eTag optimistic concurrency.
 
 Values are Python objects (the dialog stack holds ``DialogState`` instances), so they are
-serialized with jsonpickle, which botbuilder-core itself depends on. Only Korttid writes these rows.
+stored in jsonpickle's format (botbuilder-core itself depends on jsonpickle), see
+``bot/state_codec.py``. Only Korttid writes these rows.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import jsonpickle
-from botbuilder.core import Storage, StoreItem
+from botbuilder.core import ConversationState, Storage, StoreItem, TurnContext
+from botbuilder.core.bot_state import CachedBotState
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.state_codec import decode_state, encode_state
 from bot.turn_session import current_or_new
 from storage.repos.state import ETagConflict, StateRepository
 
@@ -31,7 +33,7 @@ class SqlStorage(Storage):  # type: ignore[misc]
             rows = await StateRepository(session).read(keys)
         items: dict[str, Any] = {}
         for key, (etag, data) in rows.items():
-            value = jsonpickle.decode(data)
+            value = decode_state(data)
             _set_etag(value, etag)
             items[key] = value
         return items
@@ -47,7 +49,7 @@ class SqlStorage(Storage):  # type: ignore[misc]
                 expected = _get_etag(value)
                 if expected == "":
                     raise ETagConflict(key)
-                data = jsonpickle.encode(_without_etag(value), make_refs=False)
+                data = encode_state(_without_etag(value))
                 new_etag = await repo.write(key, data, expected)
                 _set_etag(value, new_etag)
 
@@ -76,3 +78,31 @@ def _without_etag(value: Any) -> Any:
         copy.__dict__.update({k: v for k, v in value.__dict__.items() if k != ETAG})
         return copy
     return value
+
+
+class _Unhashed(CachedBotState):  # type: ignore[misc]
+    """Cached state that never computes the SDK's change hash: it always counts as changed."""
+
+    def compute_hash(self, obj: object) -> str:
+        return ""
+
+    @property
+    def is_changed(self) -> bool:
+        return True
+
+
+class TurnConversationState(ConversationState):  # type: ignore[misc]
+    """The conversation state, without the SDK's change detection.
+
+    Korttid saves the state of every turn that read it, changed or not (the eTag then puts the
+    turns of one conversation in order, see ``KorttidBot._save_state``). The SDK still flattens the
+    whole state with jsonpickle when it loads and again after each save, to tell whether it
+    changed: twice a turn, for an answer nobody asks.
+    """
+
+    async def load(self, turn_context: TurnContext, force: bool = False) -> None:
+        cached = self.get_cached_state(turn_context)
+        if force or not cached or not cached.state:
+            key = self.get_storage_key(turn_context)
+            items = await self._storage.read([key])
+            turn_context.turn_state[self._context_service_key] = _Unhashed(items.get(key))

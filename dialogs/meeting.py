@@ -55,6 +55,7 @@ from dialogs.parsing import InvalidInput
 from dialogs.turn import Turn
 from notifications.formatting import format_date
 from notifications.meeting_summary import render_meeting_summary
+from notifications.notices import queue_takeover_notice
 from storage.domain.clock import local_today
 from storage.domain.pnr import contains_personal_number
 from storage.models import DecisionKind, FollowUpMeeting, MeetingStatus, Role, Stay, StayStatus
@@ -173,6 +174,7 @@ async def _take_over_stay(turn: Turn, stay: Stay | None, code: str) -> None:
     if meeting.owner_id != turn.profile.id:
         previous = await service.take_over(turn.session, meeting, turn.profile)
         await _audit(turn, "meeting.takeover", meeting, previous_owner_id=previous)
+        await _tell_previous_owner(turn, meeting, stay, previous)
         await turn.say(
             "meeting_taken_over",
             code=stay.case_code,
@@ -181,6 +183,23 @@ async def _take_over_stay(turn: Turn, stay: Stay | None, code: str) -> None:
             total=default_agenda().total,
         )
     await _begin(turn, meeting)
+
+
+async def _tell_previous_owner(
+    turn: Turn, meeting: FollowUpMeeting, stay: Stay, previous_owner_id: int
+) -> None:
+    """Through the outbox, so it is sent once, after this turn's commit, in the chat they use."""
+    assert meeting.id is not None
+    await queue_takeover_notice(
+        turn.session,
+        meeting_id=meeting.id,
+        stay=stay,
+        previous_owner_id=previous_owner_id,
+        new_owner_name=turn.profile.name,
+        step=meeting.current_step,
+        total=default_agenda().total,
+        now=turn.clock.now(),
+    )
 
 
 async def _offer_takeover(turn: Turn, meeting: FollowUpMeeting, stay: Stay) -> None:

@@ -15,14 +15,12 @@ import base64
 import io
 import math
 from collections.abc import Sequence
-from typing import Any
-
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from PIL import Image
+from typing import TYPE_CHECKING, Any
 
 from notifications.indicators import LONG_STAY_DAYS, TrendPoint
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 WIDTH_PX = 560
 HEIGHT_PX = 420
@@ -42,6 +40,11 @@ def render_trend_png(
     ``labels`` is the catalogue's ``[digest.chart]`` table (titles and "no data" texts);
     ``scale`` > 1 draws a sharper image for print (the HTML report).
     """
+    # Imported here, not at the top: matplotlib and numpy are some 40 MB that a serving process
+    # only needs once a week, for the digest.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     dpi = SCREEN_DPI * scale
     figure = Figure(figsize=(WIDTH_PX / SCREEN_DPI, HEIGHT_PX / SCREEN_DPI), dpi=dpi)
     figure.patch.set_facecolor("white")
@@ -122,6 +125,8 @@ def _note(ax: Axes, text: str) -> None:
 
 def _to_palette(png: bytes) -> bytes:
     """Flat colours: a 16-colour palette keeps the image a fraction of its RGBA size."""
+    from PIL import Image
+
     image = Image.open(io.BytesIO(png)).convert("RGB")
     reduced = image.quantize(colors=PALETTE_COLOURS, method=Image.Quantize.FASTOCTREE)
     out = io.BytesIO()

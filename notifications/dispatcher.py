@@ -6,7 +6,12 @@ only decides *whether it went*: sent (with the channel's activity id), retried l
 (the person never installed the app, or the channel says the conversation is gone: 401/403/404).
 No row is dropped: undeliverable rows stay visible in ``korttid outbox list`` and the digest.
 
-Each row is handled in short transactions of its own and never holds one across the network.
+Sends to different conversations run concurrently (at most ``concurrency`` in flight), so the
+send rate, not the channel's round trip, sets the pace; within one conversation they go one at a
+time and in row order. A claimed batch is loaded in one short transaction and each outcome is
+written in one of its own; no transaction is held across the network. A crash between a send
+and its mark leaves the row claimed, and it is sent again once its lease runs out: at least once
+at the channel's edge (up to ``concurrency`` rows), exactly once in the outbox.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from notifications.ratelimit import RateLimiter
 from notifications.render import Renderer
 from notifications.timing import is_sending_time
 from storage.db import transaction
+from storage.domain.clock import Clock
 from storage.repos.delivery import DeliveryRepository
 
 log = logging.getLogger(__name__)
@@ -39,6 +45,13 @@ NO_REFERENCE = "no conversation reference: the recipient has not installed Kortt
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 MAX_RETRY_AFTER = timedelta(hours=24)
+# With Teams' ~100 ms round trip, 10 in flight carry about 100 sends a second: the rate limiter,
+# not the round trip, sets the pace.
+DEFAULT_CONCURRENCY = 10
+# Rows put off for no longer than this (a 429's Retry-After, a conversation's send rate) get a
+# follow-up pass in the same tick instead of waiting for the next one.
+FOLLOW_UP_WITHIN = timedelta(seconds=5)
+MAX_WAITING_FOLLOW_UPS = 3
 
 
 class SendFailed(Exception):
@@ -67,6 +80,19 @@ class DeliveryReport:
     retried: int = 0
     undeliverable: int = 0
     deferred: int = 0
+    # The pass stopped at its row limit: more rows may be due right now.
+    full: bool = False
+    # The soonest a row this pass put off (deferred, or retried after a 429) is due again.
+    next_due: datetime | None = None
+
+    @property
+    def settled(self) -> int:
+        """Rows this pass sent, gave up on or scheduled a retry for (not merely put off)."""
+        return self.sent + self.retried + self.undeliverable
+
+    def put_off(self, until: datetime) -> None:
+        if self.next_due is None or until < self.next_due:
+            self.next_due = until
 
     def __str__(self) -> str:
         return (
@@ -87,12 +113,85 @@ class _Delivery:
     tenant_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    message_id: int
+    activity_id: str | None
+    ref_id: int
+    at: datetime
+
+
+class _SentWriter:
+    """Records sends that went, in groups: what is answered while one transaction is being
+    written goes into the next. One writer keeps the database's connections few and frees a
+    send's slot as soon as the channel answered; a row waits milliseconds to be marked."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], report: DeliveryReport):
+        self.sessions = sessions
+        self.report = report
+        self.waiting: list[_Sent] = []
+        self.ready = asyncio.Event()
+        self.closing = False
+        self.failed: BaseException | None = None
+
+    def add(self, sent: _Sent) -> None:
+        if self.failed is not None:  # stop the pass: what it sends now could not be recorded
+            raise RuntimeError("recording sent outbox rows failed") from self.failed
+        self.waiting.append(sent)
+        self.ready.set()
+
+    def close(self) -> None:
+        self.closing = True
+        self.ready.set()
+
+    async def run(self) -> None:
+        """Until closed and everything added is written."""
+        try:
+            await self._write()
+        except BaseException as error:
+            self.failed = error
+            raise
+
+    async def _write(self) -> None:
+        while True:
+            if not self.waiting:
+                if self.closing:
+                    return
+                self.ready.clear()
+                await self.ready.wait()
+                continue
+            group, self.waiting = self.waiting, []
+            async with transaction(self.sessions) as session:
+                repo = DeliveryRepository(session)
+                for sent in group:
+                    await repo.mark_sent(
+                        sent.message_id,
+                        activity_id=sent.activity_id,
+                        ref_id=sent.ref_id,
+                        at=sent.at,
+                    )
+            self.report.sent += len(group)
+
+
 @dataclass
 class _Pass:
     now: datetime
-    report: DeliveryReport = field(default_factory=DeliveryReport)
+    started: float  # the limiter's clock when the pass began
+    slots: asyncio.Semaphore  # sends in flight
+    sent: _SentWriter
+    report: DeliveryReport
     # Conversations that answered 429 in this pass, and until when they are left alone.
     blocked: dict[str, datetime] = field(default_factory=dict)
+    # One send at a time per conversation, in row order (asyncio locks serve in arrival order).
+    lanes: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # Per tenant, one send at a time waits for the next token; the others queue behind it.
+    gates: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def lane(self, conversation_id: str) -> asyncio.Lock:
+        return self.lanes.setdefault(conversation_id, asyncio.Lock())
+
+    def gate(self, tenant_id: str | None) -> asyncio.Lock:
+        return self.gates.setdefault(tenant_id or "", asyncio.Lock())
 
 
 def retry_after_delay(value: str | None, now: datetime) -> timedelta | None:
@@ -121,6 +220,7 @@ class Dispatcher:
         rng: random.Random | None = None,
         batch_size: int = 50,
         max_rows_per_pass: int = 2000,
+        concurrency: int = DEFAULT_CONCURRENCY,
         lease: timedelta = timedelta(minutes=5),
         max_attempts: int = 12,
         max_inline_wait: float = 1.0,
@@ -128,42 +228,135 @@ class Dispatcher:
         self.sessions = sessions
         self.renderer = renderer
         self.sender = sender
+        # Its clock also times a pass: ``now`` plus what has passed on it since the pass began.
         self.limiter = limiter or RateLimiter()
         self.sleep = sleep
         self.rng = rng or random.Random()
         self.batch_size = batch_size
         self.max_rows_per_pass = max_rows_per_pass
+        self.concurrency = concurrency
         self.lease = lease
         self.max_attempts = max_attempts
         self.max_inline_wait = max_inline_wait
 
     async def deliver_due(self, now: datetime) -> DeliveryReport:
         """One delivery pass at ``now``; silent outside working hours (07–18, working days)."""
-        run = _Pass(now)
+        report = DeliveryReport()
         if not is_sending_time(now):
-            return run.report
-        handled = 0
-        while handled < self.max_rows_per_pass:
-            ids = await self._claim(now)
-            if not ids:
-                break
-            for message_id in ids:
-                await self._deliver(message_id, run)
-            handled += len(ids)
+            return report
+        run = _Pass(
+            now,
+            self.limiter.monotonic(),
+            asyncio.Semaphore(self.concurrency),
+            _SentWriter(self.sessions, report),
+            report,
+        )
+        writer = asyncio.create_task(run.sent.run())
+        try:
+            handled = await self._deliver_claimed(run)
+        finally:
+            run.sent.close()
+            await writer  # what went is recorded, even when the pass failed
+        report.full = handled >= self.max_rows_per_pass
         if handled:
             log.info("outbox delivery: %s", run.report)
         return run.report
 
-    async def _claim(self, now: datetime) -> list[int]:
-        async with transaction(self.sessions) as session:
-            return await DeliveryRepository(session).claim_due(
-                now, now + self.lease, self.batch_size
-            )
+    async def _deliver_claimed(self, run: _Pass) -> int:
+        """Send the rows claimed batch by batch, a few at a time; returns the rows claimed."""
+        batches: asyncio.Queue[list[_Delivery] | None] = asyncio.Queue(maxsize=1)
+        async with asyncio.TaskGroup() as sends:
+            claimer = sends.create_task(self._claim_ahead(run, batches))
+            while (batch := await batches.get()) is not None:
+                for delivery in batch:
+                    await run.slots.acquire()  # at most ``concurrency`` in flight
+                    sends.create_task(self._deliver(delivery, run))
+        return claimer.result()
 
-    async def _deliver(self, message_id: int, run: _Pass) -> None:
-        delivery = await self._prepare(message_id, run)
-        if delivery is None:
-            return
+    async def _claim_ahead(self, run: _Pass, batches: asyncio.Queue[list[_Delivery] | None]) -> int:
+        """Claims and loads the next batch while the one before is being sent, so the sends
+        never wait for the database; ends the queue with None."""
+        handled = 0
+        while handled < self.max_rows_per_pass:
+            ids = await self._claim(run.now, min(self.batch_size, self.max_rows_per_pass - handled))
+            if not ids:
+                break
+            handled += len(ids)
+            await batches.put(await self._prepare(ids, run))
+        await batches.put(None)
+        return handled
+
+    async def follow_up(self, last: DeliveryReport, clock: Clock) -> list[DeliveryReport]:
+        """Further passes after ``last`` within the same tick, so a backlog does not wait for
+        the next one: at once while a pass ends at its row limit having got somewhere, and after
+        a short wait when a pass put rows off for a few seconds only. Returns their reports."""
+        passes: list[DeliveryReport] = []
+        waits = 0
+        while True:
+            now = clock.now()
+            if not (last.full and last.settled):
+                due = last.next_due
+                if due is None or due - now > FOLLOW_UP_WITHIN or waits >= MAX_WAITING_FOLLOW_UPS:
+                    return passes
+                waits += 1
+                await self.sleep(max((due - now).total_seconds(), 0.0))
+            last = await self.deliver_due(clock.now())
+            passes.append(last)
+
+    def _now(self, run: _Pass) -> datetime:
+        """The pass's ``now``, moved on by the time the pass has taken so far."""
+        return run.now + timedelta(seconds=max(self.limiter.monotonic() - run.started, 0.0))
+
+    async def _claim(self, now: datetime, limit: int) -> list[int]:
+        async with transaction(self.sessions) as session:
+            return await DeliveryRepository(session).claim_due(now, now + self.lease, limit)
+
+    async def _prepare(self, ids: list[int], run: _Pass) -> list[_Delivery]:
+        """Load claimed rows and where they go; a row with nowhere to go is undeliverable."""
+        deliveries: list[_Delivery] = []
+        nowhere: list[tuple[int, int, str]] = []
+        async with transaction(self.sessions) as session:
+            repo = DeliveryRepository(session)
+            for message_id in ids:
+                message = await repo.claimed(message_id)
+                if message is None:
+                    continue
+                ref = await repo.target_for(message)
+                if ref is None or ref.id is None:
+                    nowhere.append((message_id, message.attempts, message.kind))
+                    continue
+                deliveries.append(
+                    _Delivery(
+                        message_id=message_id,
+                        attempts=message.attempts,
+                        template=message.template,
+                        payload=dict(message.payload),
+                        ref_id=ref.id,
+                        conversation_id=ref.conversation_id,
+                        reference=dict(ref.reference),
+                        tenant_id=ref.tenant_id,
+                    )
+                )
+        for message_id, attempts, kind in nowhere:
+            # Written in a transaction of its own: reads then writes in one would, on SQLite,
+            # fail instead of waiting when another writer committed in between.
+            async with transaction(self.sessions) as session:
+                await DeliveryRepository(session).mark_undeliverable(
+                    message_id, attempts=attempts, error=NO_REFERENCE
+                )
+            log.warning("outbox row %s (%s): no conversation reference", message_id, kind)
+            run.report.undeliverable += 1
+        return deliveries
+
+    async def _deliver(self, delivery: _Delivery, run: _Pass) -> None:
+        try:
+            async with run.lane(delivery.conversation_id):
+                await self._send(delivery, run)
+        finally:
+            run.slots.release()
+
+    async def _send(self, delivery: _Delivery, run: _Pass) -> None:
+        message_id = delivery.message_id
         try:
             card = self.renderer.card(delivery.template, **delivery.payload)
         except Exception as error:  # a template bug must not stop the other rows
@@ -179,57 +372,32 @@ class Dispatcher:
         except SendFailed as failure:
             await self._failed(delivery, failure, run)
             return
-        async with transaction(self.sessions) as session:
-            await DeliveryRepository(session).mark_sent(
-                message_id, activity_id=activity_id, ref_id=delivery.ref_id, at=run.now
-            )
-        run.report.sent += 1
-
-    async def _prepare(self, message_id: int, run: _Pass) -> _Delivery | None:
-        """Load a claimed row and where it goes; a row with nowhere to go is undeliverable."""
-        async with transaction(self.sessions) as session:
-            repo = DeliveryRepository(session)
-            message = await repo.claimed(message_id)
-            if message is None:
-                return None
-            ref = await repo.target_for(message)
-            attempts, kind = message.attempts, message.kind
-            if ref is not None and ref.id is not None:
-                return _Delivery(
-                    message_id=message_id,
-                    attempts=message.attempts,
-                    template=message.template,
-                    payload=dict(message.payload),
-                    ref_id=ref.id,
-                    conversation_id=ref.conversation_id,
-                    reference=dict(ref.reference),
-                    tenant_id=ref.tenant_id,
-                )
-        # Written in a transaction of its own: reads then writes in one would, on SQLite, fail
-        # instead of waiting when another writer committed in between.
-        async with transaction(self.sessions) as session:
-            await DeliveryRepository(session).mark_undeliverable(
-                message_id, attempts=attempts, error=NO_REFERENCE
-            )
-        log.warning("outbox row %s (%s): no conversation reference", message_id, kind)
-        run.report.undeliverable += 1
-        return None
+        run.sent.add(_Sent(message_id, activity_id, delivery.ref_id, self._now(run)))
 
     async def _make_room(self, delivery: _Delivery, run: _Pass) -> bool:
         """Wait briefly for the send rate, or hand the row back for later (no attempt counted)."""
         blocked_until = run.blocked.get(delivery.conversation_id)
         wait = self.limiter.wait(delivery.conversation_id, delivery.tenant_id)
         if blocked_until is not None or wait > self.max_inline_wait:
-            later = blocked_until or run.now + timedelta(seconds=wait)
+            later = blocked_until or self._now(run) + timedelta(seconds=wait)
             async with transaction(self.sessions) as session:
                 await DeliveryRepository(session).release(
                     delivery.message_id, next_attempt_at=later
                 )
             run.report.deferred += 1
+            run.report.put_off(later)
             return False
-        if wait > 0:
-            await self.sleep(wait)
-        self.limiter.take(delivery.conversation_id, delivery.tenant_id)
+        conversation_wait = self.limiter.conversation_wait(delivery.conversation_id)
+        if conversation_wait > 0:  # outside the gate: other conversations need not wait for it
+            await self.sleep(conversation_wait)
+        async with run.gate(delivery.tenant_id):
+            # Taken when the send goes, not reserved ahead of the wait: sends held up by a busy
+            # process must not go out together later, above the tenant's limit. (Taken even if
+            # the clock stood still meanwhile, as a fixed clock in tests and ``tick --now`` does.)
+            wait = self.limiter.wait(delivery.conversation_id, delivery.tenant_id)
+            if wait > 0:
+                await self.sleep(wait)
+            self.limiter.take(delivery.conversation_id, delivery.tenant_id)
         return True
 
     async def _failed(self, delivery: _Delivery, failure: SendFailed, run: _Pass) -> None:
@@ -246,9 +414,10 @@ class Dispatcher:
                 delivery, run, f"HTTP {status}: conversation gone", attempts, retire=True
             )
             return
+        now = self._now(run)
         if status == THROTTLED:
-            delay = retry_after_delay(failure.retry_after, run.now) or self._backoff(attempts)
-            run.blocked[delivery.conversation_id] = run.now + delay
+            delay = retry_after_delay(failure.retry_after, now) or self._backoff(attempts)
+            run.blocked[delivery.conversation_id] = now + delay
         elif status is None or status in TRANSIENT:
             delay = self._backoff(attempts)
         else:
@@ -262,10 +431,11 @@ class Dispatcher:
             await DeliveryRepository(session).schedule_retry(
                 delivery.message_id,
                 attempts=attempts,
-                next_attempt_at=run.now + delay,
+                next_attempt_at=now + delay,
                 error=error,
             )
         run.report.retried += 1
+        run.report.put_off(now + delay)
 
     async def _undeliverable(
         self,

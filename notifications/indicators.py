@@ -266,26 +266,39 @@ def payment_by_unit(
 ) -> dict[int | None, Figures]:
     """Payment responsibility per expected unit: the days (and kronor) that fall in the period.
 
-    Days after today are not counted yet: a wait still open accrues day by day.
+    Days after today are not counted yet: a wait still open accrues day by day. A period's
+    waits run to tens of thousands in a region, so days are counted per year, not one by one.
     """
     policy = policy or PaymentPolicy()  # the law's rules; no amounts
     last = min(period.end, today)
-    result: dict[int | None, Figures] = {}
+    sums: dict[int | None, list[int]] = {}  # unit -> [days, kronor, unpriced days]
     for span in spans:
-        days = payable_days(span, policy, period.start, last)
-        amounts = [policy.daily_amount(day.year) for day in days]
-        priced = [amount for amount in amounts if amount is not None]
-        figures = Figures(
-            payment_days=len(days),
-            payment_kronor=sum(priced),
-            payment_unpriced_days=len(days) - len(priced),
-        )
-        result[span.unit_id] = result.get(span.unit_id, Figures()) + figures
-    return result
+        start, stop = payable_range(span, policy, period.start, last)
+        unit = sums.setdefault(span.unit_id, [0, 0, 0])
+        for year, days in days_per_year(start, stop):
+            amount = policy.daily_amount(year)
+            unit[0] += days
+            if amount is None:
+                unit[2] += days
+            else:
+                unit[1] += amount * days
+    return {
+        unit: Figures(payment_days=days, payment_kronor=kronor, payment_unpriced_days=unpriced)
+        for unit, (days, kronor, unpriced) in sums.items()
+    }
 
 
 def payable_days(span: WaitSpan, policy: PaymentPolicy, first: date, last: date) -> list[date]:
-    """The days of one wait the municipality pays for that fall in [first, last].
+    """The days of one wait the municipality pays for that fall in [first, last]."""
+    start, stop = payable_range(span, policy, first, last)
+    return [start + timedelta(days=n) for n in range((stop - start).days + 1)]
+
+
+def payable_range(
+    span: WaitSpan, policy: PaymentPolicy, first: date, last: date
+) -> tuple[date, date]:
+    """The first and last day of one wait the municipality pays for within [first, last]; no
+    days when the last is before the first.
 
     The rules are ``storage.domain.payment``'s: from the first payable day after the notice, up
     to (not including) the day the person left hospital, or up to today while still waiting.
@@ -294,7 +307,18 @@ def payable_days(span: WaitSpan, policy: PaymentPolicy, first: date, last: date)
     stop = last
     if span.ended_at is not None:
         stop = min(stop, span.ended_at.astimezone(STOCKHOLM).date() - timedelta(days=1))
-    return [start + timedelta(days=n) for n in range((stop - start).days + 1)]
+    return start, stop
+
+
+def days_per_year(first: date, last: date) -> list[tuple[int, int]]:
+    """How many of the days in [first, last] fall in each calendar year."""
+    shares: list[tuple[int, int]] = []
+    day = first
+    while day <= last:
+        stop = min(date(day.year, 12, 31), last)
+        shares.append((day.year, (stop - day).days + 1))
+        day = stop + timedelta(days=1)
+    return shares
 
 
 def payment_configured(period: Period, today: date, policy: PaymentPolicy | None) -> bool:

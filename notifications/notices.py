@@ -57,3 +57,38 @@ async def queue_home_going_notice(
             unit_id=stay.unit_id,
         )
     return queued
+
+
+MEETING_TAKEN_OVER_NOTICE = "meeting_taken_over_notice"
+
+
+async def queue_takeover_notice(
+    session: AsyncSession,
+    *,
+    meeting_id: int,
+    stay: Stay,
+    previous_owner_id: int,
+    new_owner_name: str,
+    step: int,
+    total: int,
+    now: datetime,
+) -> bool:
+    """Tell the handläggare whose meeting a colleague took over, with a button to take it back."""
+    assert stay.id is not None
+    return await enqueue(
+        session,
+        key=outbox_key("meeting_taken_over", meeting_id, previous_owner_id, now.isoformat()),
+        kind="meeting_taken_over",
+        template=MEETING_TAKEN_OVER_NOTICE,
+        payload={
+            "meeting_id": meeting_id,
+            "case_code": stay.case_code,
+            "new_owner_name": new_owner_name,
+            "step": step,
+            "total": total,
+        },
+        due_at=now,
+        recipient_staff_id=previous_owner_id,
+        stay_id=stay.id,
+        unit_id=stay.unit_id,
+    )

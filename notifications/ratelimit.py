@@ -4,6 +4,10 @@ Teams allows a bot about 7 messages a second in one conversation (and 60 per 30 
 hour) and about 50 requests a second per tenant. The buckets are per instance; a 429 that still
 gets through is honoured by the dispatcher (``Retry-After``), which also leaves that conversation
 alone for the rest of its pass.
+
+A bucket lets through at most ``capacity + rate * t`` sends in any ``t`` seconds, counted when
+the tokens are taken: take one right before the send, not ahead of a wait, or sends that were
+held up (a busy process) go out together later and bunch up above the limit.
 """
 
 from __future__ import annotations
@@ -14,8 +18,11 @@ from dataclasses import dataclass, field
 
 # Per conversation: a burst of 7, then one every 2 s (60/30 s and 1 800/hour both hold).
 CONVERSATION_BURST, CONVERSATION_RATE = 7.0, 0.5
-# Per tenant: below the documented 50 requests/s, leaving room for replies to users.
-TENANT_BURST, TENANT_RATE = 30.0, 40.0
+# Per tenant: at most 48 sends in any second (1.5 + 47, whole sends), below the documented 50
+# requests a second: 2 to spare for replies to users (which count too) and for sends that reach
+# Teams a little out of step with when they were started; 3 a second in a steady stream. The half
+# token over 1 absorbs a sleep that wakes late, which would otherwise cost every send its delay.
+TENANT_BURST, TENANT_RATE = 1.5, 47.0
 
 
 @dataclass
@@ -61,6 +68,13 @@ class RateLimiter:
     def wait(self, conversation: str, tenant: str | None) -> float:
         now = self.monotonic()
         return max(bucket.wait(now) for bucket in self._buckets(conversation, tenant))
+
+    def conversation_wait(self, conversation: str) -> float:
+        """Seconds until the conversation's own bucket has a token, whatever the tenant's."""
+        bucket = self.conversations.setdefault(
+            conversation, TokenBucket(CONVERSATION_BURST, CONVERSATION_RATE)
+        )
+        return bucket.wait(self.monotonic())
 
     def take(self, conversation: str, tenant: str | None) -> None:
         now = self.monotonic()

@@ -10,11 +10,19 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from storage.domain.pnr import redact_personal_numbers
+from storage.domain.pnr import contains_personal_number, redact_personal_numbers
 
 TEMPLATES = Path(__file__).parent / "templates"
 CATALOGUE = Path(__file__).parent / "texts.sv.toml"
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
+
+
+class Card(dict[str, Any]):
+    """A rendered Adaptive Card. Nothing changes a card once rendered, so copies share it: the
+    SDK deep-copies every activity it sends, a step card's whole tree each time."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Card:
+        return self
 
 
 class Renderer:
@@ -51,11 +59,22 @@ class Renderer:
     def command_text(self, command_id: str) -> dict[str, str]:
         return dict(self.catalogue["commands"][command_id])
 
-    def card(self, template: str, /, **context: Any) -> dict[str, Any]:
+    def card(self, template: str, /, **context: Any) -> Card:
         """Render ``templates/<name>.json.j2`` to an Adaptive Card dict."""
         rendered = self.env.get_template(f"{template}.json.j2").render(**context)
-        card: dict[str, Any] = _redacted(json.loads(rendered))
-        return card
+        card = json.loads(rendered)
+        if _may_hold_personal_number(rendered):
+            card = _redacted(card)
+        return Card(card)
+
+
+def _may_hold_personal_number(rendered: str) -> bool:
+    """Whether the card needs the full walk: seldom, so most cards skip it.
+
+    JSON writes whitespace in strings as escapes (``\\n``, ``\\u001f``), which would hide a
+    number split by one from a search of the text; any escape at all sends the card to the walk.
+    """
+    return "\\" in rendered or contains_personal_number(rendered)
 
 
 def _redacted(node: Any) -> Any:

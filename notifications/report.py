@@ -14,12 +14,9 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifications.chart import png_data_uri, render_trend_png
@@ -47,6 +44,9 @@ from storage.domain.clock import STOCKHOLM
 from storage.domain.payment import PaymentPolicy
 from storage.domain.periods import Period
 from storage.models import Unit
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 PRINT_SCALE = 2.0  # the chart drawn at twice the screen resolution, sharp on paper
 
@@ -206,6 +206,8 @@ _FORMATS = {
 
 
 def write_xlsx(data: ReportData, renderer: Renderer) -> bytes:
+    from openpyxl import Workbook  # a few MB a serving process needs only when asked for xlsx
+
     labels = renderer.catalogue["digest"]
     book = Workbook()
     summary = book.active
@@ -219,6 +221,8 @@ def write_xlsx(data: ReportData, renderer: Renderer) -> bytes:
 
 
 def _sheet(sheet: Worksheet, rows: Sequence[Row], renderer: Renderer) -> None:
+    from openpyxl.styles import Font
+
     sheet.append(_headers(renderer))
     for cell in sheet[1]:
         cell.font = Font(bold=True)

@@ -15,20 +15,29 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
-from notifications.formatting import format_date, format_time
+from notifications import formatting, timing
+from notifications.formatting import format_time
 from notifications.outbox import outbox_key
-from notifications.timing import at_local, local_date, morning_of, next_sending_start, start_of
-from storage.domain.calendar import (
-    add_working_days,
-    is_working_day,
-    last_working_day_on_or_before,
-    next_working_day_on_or_after,
-    stay_day_number,
-)
+from notifications.timing import local_date, next_sending_start
+from storage.domain import calendar
+from storage.domain.calendar import stay_day_number
 from storage.models import ReadinessKind, ReadinessStatus, Role
 from storage.repos.facts import ItemFact, StayFacts
+
+# Pure functions of a date, asked about the same few hundred dates for every stay of a tick
+# (tens of thousands in a region): remembered instead of recomputed.
+_DATES = 4096
+add_working_days = lru_cache(maxsize=_DATES)(calendar.add_working_days)
+is_working_day = lru_cache(maxsize=_DATES)(calendar.is_working_day)
+last_working_day_on_or_before = lru_cache(maxsize=_DATES)(calendar.last_working_day_on_or_before)
+next_working_day_on_or_after = lru_cache(maxsize=_DATES)(calendar.next_working_day_on_or_after)
+morning_of = lru_cache(maxsize=_DATES)(timing.morning_of)
+start_of = lru_cache(maxsize=_DATES)(timing.start_of)
+at_local = lru_cache(maxsize=_DATES)(timing.at_local)
+format_date = lru_cache(maxsize=_DATES)(formatting.format_date)
 
 # A terminal reminder (overdue, long stay) missed entirely, e.g. the service was down, is still
 # sent during this many working days after its day; later it would only be noise.
@@ -70,11 +79,13 @@ class Nudge:
     due_at: datetime
     template: str
     payload: dict[str, Any]
+    # The outbox key, derived once: a tick looks it up several times for every nudge.
+    key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
+    def __post_init__(self) -> None:
         day = self.due_on.isoformat() if self.due_on else "once"
-        return outbox_key("nudge", self.stay_id, self.kind, day, self.recipient_staff_id)
+        key = outbox_key("nudge", self.stay_id, self.kind, day, self.recipient_staff_id)
+        object.__setattr__(self, "key", key)
 
 
 @dataclass(frozen=True, slots=True)

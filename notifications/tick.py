@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifications.dispatcher import DeliveryReport, Dispatcher
-from notifications.outbox import enqueue
+from notifications.outbox import enqueue_many, outbox_row
 from notifications.rules import (
     ADDRESSED_ROLES,
     AFTERNOON_FROM,
@@ -87,8 +88,13 @@ async def load_facts(session: AsyncSession, now: datetime) -> Facts:
     )
     for batch in batches:
         stays.update((stay.id, stay) for stay in batch)
-    with_home_going = [stay for stay in stays.values() if stay.home_going_date is not None]
-    stays.update((stay.id, stay) for stay in await repo.with_items(with_home_going))
+    # Checklists matter only while home-going is near: a rule reads them from two working days
+    # before (SIP: three), so only the stays going home in the window get theirs.
+    checklists = await repo.checklists(windows.home_going_from, windows.home_going_to)
+    for stay_id, items in checklists.items():
+        stay = stays.get(stay_id)
+        if stay is not None:
+            stays[stay_id] = replace(stay, items=items)
     roles = set(ADDRESSED_ROLES)
     roles.update(item.responsible_role for stay in stays.values() for item in stay.items)
     staff = await repo.staff_by_unit_role({stay.unit_id for stay in stays.values()}, roles)
@@ -126,8 +132,8 @@ class Notifier:
             report = EvaluationReport(due=len(due))
             await self._reconcile(delivery, due, report)
             existing = await delivery.existing_keys(due)
-            for key in sorted(due.keys() - existing):
-                report.queued += await _queue(session, due[key])
+            new = [_row(due[key]) for key in sorted(due.keys() - existing)]
+            report.queued = await enqueue_many(session, new)
         if report.queued or report.withdrawn or report.refreshed:
             log.info("rules evaluated: %s", report)
         return report
@@ -146,9 +152,8 @@ class Notifier:
         report.withdrawn = await delivery.withdraw_ids(stale, "withdrawn: no longer due")
 
 
-async def _queue(session: AsyncSession, nudge: Nudge) -> bool:
-    return await enqueue(
-        session,
+def _row(nudge: Nudge) -> dict[str, Any]:
+    return outbox_row(
         key=nudge.key,
         kind=nudge.kind,
         template=nudge.template,

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -144,6 +144,10 @@ class ConversationRef(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+# The partial indexes' condition; queries spell the value out too (not as a parameter).
+ACTIVE_STAY = "status = 'active'"
+
+
 class Stay(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("unit_id", "case_code", name="uq_stay_unit_case_code"),
@@ -153,6 +157,16 @@ class Stay(SQLModel, table=True):
         Index("ix_stay_unit_deadline", "unit_id", "followup_deadline"),
         Index("ix_stay_unit_arrival", "unit_id", "arrival_date"),  # indicators (migration 0006)
         Index("ix_stay_unit_decided", "unit_id", "decided_at"),
+        # a region's scale (migration 0007): date-led ranges, and the active stays alone
+        Index("ix_stay_deadline_unit", "followup_deadline", "unit_id"),
+        Index("ix_stay_departure_unit", "departure_date", "unit_id"),
+        Index("ix_stay_decided_at", "decided_at"),
+        Index(
+            "ix_stay_active_deadline",
+            "followup_deadline",
+            sqlite_where=text(ACTIVE_STAY),
+            postgresql_where=text(ACTIVE_STAY),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id")
@@ -223,6 +237,7 @@ class HospitalWait(SQLModel, table=True):
     """A person in hospital, ready for discharge, waiting for a short-term place."""
 
     __tablename__ = "hospital_wait"
+    __table_args__ = (Index("ix_hospital_wait_closed_at", "closed_at"),)  # migration 0007
     id: int | None = Field(default=None, primary_key=True)
     case_code: str = Field(max_length=32, index=True)
     expected_unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)

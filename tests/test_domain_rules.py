@@ -17,7 +17,7 @@ from storage.domain.pnr import contains_personal_number, redact_personal_numbers
         (date(2026, 11, 21), date(2026, 11, 27)),  # +7 is a Saturday -> Friday before
         (date(2026, 11, 22), date(2026, 11, 27)),  # +7 is a Sunday -> Friday before
         (date(2026, 12, 30), date(2027, 1, 5)),  # +7 is Epiphany (Wednesday) -> Tuesday
-        (date(2026, 12, 18), date(2026, 12, 24)),  # +7 is Christmas Day -> Christmas Eve (weekday)
+        (date(2026, 12, 18), date(2026, 12, 23)),  # +7 is Christmas Day, julafton closed too
         (date(2027, 3, 19), date(2027, 3, 25)),  # +7 is Good Friday 2027 -> Thursday
         (date(2026, 5, 29), date(2026, 6, 5)),  # +7 is National Day (Saturday) -> Friday
     ],
@@ -30,7 +30,16 @@ def test_working_days() -> None:
     assert not is_working_day(date(2026, 12, 25))
     assert not is_working_day(date(2026, 11, 28))
     assert is_working_day(date(2026, 11, 27))
-    assert add_working_days(date(2026, 12, 23), 2) == date(2026, 12, 28)
+    assert add_working_days(date(2026, 12, 23), 2) == date(2026, 12, 29)
+
+
+def test_the_eves_offices_close_on_are_not_working_days() -> None:
+    assert not is_working_day(date(2026, 12, 24))  # julafton
+    assert not is_working_day(date(2026, 12, 31))  # nyårsafton
+    assert not is_working_day(date(2026, 6, 19))  # midsommarafton
+    assert is_working_day(date(2026, 12, 23))
+    # Arrival 17 December: day 7 is julafton, so the meeting is due the day before.
+    assert followup_deadline(date(2026, 12, 17)) == date(2026, 12, 23)
     assert add_working_days(date(2026, 11, 30), -2) == date(2026, 11, 26)
 
 

@@ -39,7 +39,9 @@ START_SECONDS = 60
 
 
 class HoldingConnector(LocalConnector):
-    """Holds the n-th send from now until released; a held send is never recorded."""
+    """Holds the n-th send from now, and every later one, until released; a held send is never
+    recorded. (The dispatcher sends a few at a time: the sends in flight behind the n-th are held
+    too, so the count of those that got through is exact.)"""
 
     def __init__(self) -> None:
         super().__init__()
@@ -53,10 +55,9 @@ class HoldingConnector(LocalConnector):
         self.release.clear()
 
     async def _post(self, request: web.Request) -> web.StreamResponse:
-        if self.hold_at is not None:
+        if self.hold_at is not None and not self.release.is_set():
             self.hold_at -= 1
-            if self.hold_at == 0:
-                self.hold_at = None
+            if self.hold_at <= 0:
                 self.held.set()
                 await self.release.wait()
                 return web.json_response({"error": {"code": "Gone"}}, status=503)
@@ -236,6 +237,9 @@ async def test_kill_9_during_a_delivery_pass_loses_nothing_and_repeats_nothing(
     holding_connector.hold_send(3)  # two sends go through, the third hangs: kill -9 then
     killed, _ = await _tick(database_url, "2026-11-23T08:00")
     await asyncio.wait_for(holding_connector.held.wait(), START_SECONDS)
+    # Killed once the two are recorded (a kill between a send and its record would send it
+    # again: at least once at the channel's edge), with the sends behind them in flight.
+    await _until_sent(sessions, 2)
     killed.send_signal(signal.SIGKILL)
     await killed.wait()
     holding_connector.release.set()
@@ -254,6 +258,15 @@ async def test_kill_9_during_a_delivery_pass_loses_nothing_and_repeats_nothing(
     assert sorted(r.sent_activity_id or "" for r in rows) == sorted(
         s.activity_id or "" for s in holding_connector.sent
     )
+
+
+async def _until_sent(sessions: Any, count: int) -> None:
+    """Polls the database (another process writes it) until ``count`` rows are sent."""
+    for _ in range(START_SECONDS * 50):
+        if sum(r.status == "sent" for r in await _rows(sessions)) >= count:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"fewer than {count} rows were recorded as sent")
 
 
 async def _rows(sessions: Any) -> list[OutboxMessage]:

@@ -327,6 +327,30 @@ async def test_second_handlaggare_is_told_and_can_take_over(
     assert (await audit_actions(sessions)).count("meeting.takeover") == 2
 
 
+async def test_the_handlaggare_whose_meeting_was_taken_over_is_told_and_can_take_it_back(
+    channel: TeamsChannel, sessions, app_server: TestServer, clock: FixedClock
+) -> None:
+    await seed_meeting_world(sessions)
+    anna, henrik = user(channel, HANDLAGGARE), user(channel, OTHER_HANDLAGGARE)
+    await channel.say(anna, "uppföljning ÄNG-042")
+    await channel.say(anna, "nästa")
+    await channel.say(henrik, "ta över ÄNG-042")
+    before = len(channel.connector.cards(anna.conversation_id))
+
+    await app_server.app[NOTIFIER].dispatcher.deliver_due(clock.now())
+    await app_server.app[NOTIFIER].dispatcher.deliver_due(clock.now())  # sent once, not twice
+
+    told = channel.connector.cards(anna.conversation_id)[before:]
+    assert len(told) == 1
+    assert_valid_card(told[0])
+    text = card_texts(told[0])
+    assert "Henrik Handläggare har tagit över uppföljningsmötet, på steg 2 av 10" in text
+    back = await channel.submit(anna, press(told[0], "Ta tillbaka mötet"))
+    assert "från Henrik Handläggare" in texts_in(back)[0]
+    assert step_of(only_card(back)) == 2
+    assert (await the_meeting(sessions)).current_step == 2
+
+
 async def test_only_a_handlaggare_of_the_unit_may_start(channel: TeamsChannel, sessions) -> None:
     stay_id = await seed_meeting_world(sessions)
     sara, bo = user(channel, NURSE), user(channel, FOREIGN_HANDLAGGARE)

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from bot.cli import main
 from dialogs.retention import InvalidPeriod, months_before, parse_months
 from storage.db import transaction
+from storage.domain.clock import SystemClock, local_today
 from storage.models import (
     AuditEvent,
     BotStateItem,
@@ -33,7 +34,7 @@ from storage.repos.units import UnitRepository
 from tests.channel import TeamsChannel
 from tests.stay_helpers import HANNA, HENRIK, SARA, seed_people, seed_stay
 
-TODAY = datetime.now(UTC).date()  # the CLI uses the real clock; so do these seeds
+TODAY = local_today(SystemClock())  # the CLI uses the real clock in Stockholm; so do these
 GOAL = "Träna förflyttning inför hemgång"
 
 

@@ -118,6 +118,52 @@ async def test_handlaggare_of_two_units_registers_by_card(channel: TeamsChannel,
     assert stay.handlaggare_id == anders.id and stay.nurse_id is None
 
 
+async def test_a_tampered_registration_card_cannot_reach_another_unit(
+    channel: TeamsChannel, sessions
+) -> None:
+    """The card's choices are matched against what the bot offered, kept on the server: a value
+    edited to name another unit, or a person of another unit, is refused and nothing is saved."""
+    await seed_people(
+        sessions,
+        ("hanna@kommun.se", "Hanna Handläggare", "handlaggare", "ÄNG;BJÖ"),
+        ("anders@kommun.se", "Anders Handläggare", "handlaggare", "BJÖ"),
+        ("vera@kommun.se", "Vera Handläggare", "handlaggare", "VIK"),
+    )
+    async with transaction(sessions) as session:
+        vera = await StaffRepository(session).by_email("vera@kommun.se")
+        assert vera is not None
+    hanna = _hanna(channel)
+    await channel.say(hanna, "ny vistelse")
+
+    other_unit = texts(await channel.submit(hanna, {"step": "register_stay.unit", "choice": "VIK"}))
+    steps = [
+        {"step": "register_stay.unit", "choice": "BJÖ"},
+        {"step": "register_stay.code", "answer": "BJÖ-008"},
+        {"step": "register_stay.room", "answer": "-"},
+        {"step": "register_stay.arrival", "answer": "2026-11-20"},
+        {"step": "register_stay.end", "answer": "2026-12-11"},
+        {"step": "register_stay.goal", "answer": "Bedöma behov av hemtjänst"},
+        {"step": "register_stay.acute", "choice": "nej"},
+        {"step": "register_stay.handover", "choice": "ja"},
+    ]
+    for value in steps:
+        await channel.submit(hanna, value)
+    other_person = texts(
+        await channel.submit(
+            hanna, {"step": "register_stay.handlaggare", "answer": f"staff:{vera.id}"}
+        )
+    )
+
+    assert "Jag hittar ingen enhet ”VIK”" in other_unit and "BJÖ, ÄNG" in other_unit
+    assert "Jag hittar ingen som passar" in other_person and "Vera" not in other_person
+    assert await stay_by_code(sessions, "BJÖ-008") is None  # still asking, nothing saved
+    await channel.say(hanna, "1")
+    await channel.say(hanna, "-")
+    await channel.submit(hanna, {"step": "register_stay.confirm", "choice": "spara"})
+    stay = await stay_by_code(sessions, "BJÖ-008")
+    assert stay is not None and stay.handlaggare_id != vera.id
+
+
 async def test_register_refuses_bad_answers_and_asks_again(
     channel: TeamsChannel, sessions, clock
 ) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from bot.cli import main
 from bot.settings import Settings
 from dialogs.stays_import import StayImportError, import_stays, read_stays_csv
 from storage.db import transaction
-from storage.domain.clock import FixedClock
+from storage.domain.clock import FixedClock, SystemClock, local_today
 from storage.models import AuditEvent, Stay
 from tests.stay_helpers import HANNA, HENRIK, SARA, seed_people
 
@@ -123,7 +123,7 @@ async def test_cli_imports_all_or_nothing(
 ) -> None:
     await seed_people(sessions, HANNA, SARA, HENRIK)
     monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    today = datetime.now(UTC).date()  # the CLI runs on the wall clock
+    today = local_today(SystemClock())  # the CLI runs on the wall clock, in Stockholm
     arrival, end = (today - timedelta(days=2)).isoformat(), (today + timedelta(days=12)).isoformat()
     good = f"ÄNG,ÄNG-031,3,{arrival},{end},Träna gång,hanna@kommun.se,sara@kommun.se,nej"
     bad = f"BJÖ,BJÖ-001,1,{arrival},{end},Vila,henrik@kommun.se,sara@kommun.se,nej"

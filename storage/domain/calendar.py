@@ -12,8 +12,12 @@ FOLLOWUP_DAYS = 7
 
 @lru_cache(maxsize=64)
 def _swedish_holidays(year: int) -> frozenset[date]:
-    # The holidays package lists every Sunday as a Swedish holiday; only the dates matter here.
-    return frozenset(holidays.country_holidays("SE", years=year, language="en_US").keys())
+    # Public holidays and the three de facto ones, midsommarafton, julafton and nyårsafton, when
+    # offices are closed like on a Sunday. The package lists every Sunday too; only dates matter.
+    swedish = holidays.country_holidays(
+        "SE", years=year, language="en_US", categories=("public", "de_facto")
+    )
+    return frozenset(swedish.keys())
 
 
 def is_working_day(day: date) -> bool:

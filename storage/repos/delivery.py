@@ -129,16 +129,20 @@ class DeliveryRepository:
                 col(OutboxMessage.lease_until) < now,
             ),
         )
+        # A CTE, not an IN (subquery): PostgreSQL may run a subquery again for each row it
+        # updates, and with SKIP LOCKED every run finds new rows, so it claimed all due rows.
+        # A CTE with FOR UPDATE is evaluated once.
         chosen = (
             select(OutboxMessage.id)
             .where(claimable)
             .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
             .limit(limit)
             .with_for_update(skip_locked=True)
+            .cte("chosen")
         )
         result = await self.session.exec(
             update(OutboxMessage)
-            .where(col(OutboxMessage.id).in_(chosen.scalar_subquery()), claimable)
+            .where(col(OutboxMessage.id).in_(select(chosen.c.id)), claimable)
             .values(status=OutboxStatus.CLAIMED, lease_until=lease_until)
             .returning(col(OutboxMessage.id))
         )

@@ -8,16 +8,26 @@ History (closed stays) is never loaded.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
-from storage.models import ReadinessItem, Staff, StaffRole, StaffUnit, Stay, StayStatus, Unit
+from storage.models import (
+    ReadinessItem,
+    ReadinessKind,
+    ReadinessStatus,
+    Staff,
+    StaffRole,
+    StaffUnit,
+    Stay,
+    StayStatus,
+    Unit,
+)
 
 # Bound parameters per IN list: well below SQLite's and asyncpg's limits.
 _CHUNK = 900
@@ -152,24 +162,35 @@ class FactsRepository:
         result = await self.session.exec(_select_stays().where(and_(*conditions)))
         return [_facts(row) for row in result.all()]
 
-    async def with_items(self, stays: Sequence[StayFacts]) -> list[StayFacts]:
-        """The same stays with their readiness checklist attached."""
-        ids = sorted({stay.id for stay in stays})
-        items: dict[int, list[ItemFact]] = {}
-        for chunk in _chunks(ids):
-            result = await self.session.exec(
-                select(
-                    ReadinessItem.stay_id,
-                    ReadinessItem.kind,
-                    ReadinessItem.status,
-                    ReadinessItem.responsible_role,
-                )
-                .where(col(ReadinessItem.stay_id).in_(chunk))
-                .order_by(col(ReadinessItem.id))
+    async def checklists(self, date_from: date, date_to: date) -> dict[int, tuple[ItemFact, ...]]:
+        """The checklist items a rule can act on, for active stays going home in the window.
+
+        Only items not ready (the readiness nudges list them) and "SIP called" in any status
+        (it settles the SIP nudge) are read: ready items of the same stays change nothing.
+        One query joined to the (status, home_going_date) index, in checklist order.
+        """
+        result = await self.session.exec(
+            select(
+                ReadinessItem.stay_id,
+                ReadinessItem.kind,
+                ReadinessItem.status,
+                ReadinessItem.responsible_role,
             )
-            for stay_id, kind, status, role in result.all():
-                items.setdefault(stay_id, []).append(ItemFact(kind, status, role))
-        return [replace(stay, items=tuple(items.get(stay.id, ()))) for stay in stays]
+            .join(Stay, col(Stay.id) == col(ReadinessItem.stay_id))
+            .where(
+                col(Stay.status) == StayStatus.ACTIVE,
+                col(Stay.home_going_date).between(date_from, date_to),
+                or_(
+                    col(ReadinessItem.status) == ReadinessStatus.NOT_READY,
+                    col(ReadinessItem.kind) == ReadinessKind.SIP_CALLED,
+                ),
+            )
+            .order_by(col(ReadinessItem.id))
+        )
+        items: dict[int, list[ItemFact]] = {}
+        for stay_id, kind, status, role in result.all():
+            items.setdefault(stay_id, []).append(ItemFact(kind, status, role))
+        return {stay_id: tuple(found) for stay_id, found in items.items()}
 
     async def staff_by_unit_role(
         self, unit_ids: Iterable[int], roles: Iterable[str]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, exists, func, or_
+from sqlalchemy import Integer, and_, case, exists, func, literal, or_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
@@ -33,6 +33,8 @@ from storage.models import (
     Stay,
     StayStatus,
 )
+
+DAY = timedelta(days=1)
 
 
 class days_between(FunctionElement[int]):
@@ -80,6 +82,13 @@ class OngoingStays:
     active: int = 0
     long_stays: int = 0
     waiting_care_home: int = 0
+
+    def __add__(self, other: OngoingStays) -> OngoingStays:
+        return OngoingStays(
+            self.active + other.active,
+            self.long_stays + other.long_stays,
+            self.waiting_care_home + other.waiting_care_home,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +152,7 @@ class IndicatorRepository:
         query = (
             select(Stay.unit_id, func.count())
             .where(
-                Stay.status == StayStatus.ACTIVE,
+                is_active(),
                 col(Stay.followup_held_on).is_(None),
                 col(Stay.followup_deadline) < today,
             )
@@ -187,7 +196,33 @@ class IndicatorRepository:
     async def ongoing(
         self, as_of: date, long_stay_days: int, unit_ids: Collection[int] | None
     ) -> dict[int, OngoingStays]:
-        """Stays in a bed at the end of ``as_of``; long: more than ``long_stay_days`` days."""
+        """Stays in a bed at the end of ``as_of``; long: more than ``long_stay_days`` days.
+
+        In a bed: arrived by ``as_of`` and either still active without a departure date, or
+        departed after ``as_of`` (a stay closed without a departure date has left). The two
+        are counted apart so each reads only its own rows through an index: the active stays,
+        and the stays that departed after ``as_of``; never the whole history.
+        """
+        arrived = col(Stay.arrival_date) <= as_of
+        still_there = and_(is_active(), col(Stay.departure_date).is_(None), arrived)
+        # A closed range (up to the last date there is) changes nothing for the result, but
+        # SQLite, which has no statistics on ranges, then sees that the departure index
+        # narrows most; with an open one it reads all history through the arrival index.
+        departed_later = and_(col(Stay.departure_date).between(as_of + DAY, date.max), arrived)
+        counts: dict[int, OngoingStays] = {}
+        for condition in (still_there, departed_later):
+            found = await self._in_a_bed(condition, as_of, long_stay_days, unit_ids)
+            for unit, stays in found.items():
+                counts[unit] = counts.get(unit, OngoingStays()) + stays
+        return counts
+
+    async def _in_a_bed(
+        self,
+        condition: ColumnElement[bool],
+        as_of: date,
+        long_stay_days: int,
+        unit_ids: Collection[int] | None,
+    ) -> dict[int, OngoingStays]:
         cutoff = date.fromordinal(as_of.toordinal() - long_stay_days)
         waiting = or_(
             col(Stay.waiting_care_home), col(Stay.decision_kind) == DecisionKind.CARE_HOME_WAIT
@@ -199,12 +234,7 @@ class IndicatorRepository:
                 _count_if(col(Stay.arrival_date) < cutoff),
                 _count_if(waiting),
             )
-            .where(
-                col(Stay.arrival_date) <= as_of,
-                or_(col(Stay.departure_date).is_(None), col(Stay.departure_date) > as_of),
-                # a stay closed without a departure date has left; it is not in a bed
-                or_(col(Stay.status) == StayStatus.ACTIVE, col(Stay.departure_date).is_not(None)),
-            )
+            .where(condition)
             .group_by(col(Stay.unit_id))
         )
         rows = await self.session.exec(_in_units(query, unit_ids))
@@ -253,20 +283,28 @@ class IndicatorRepository:
     async def sip_called(
         self, start: datetime, end: datetime, unit_ids: Collection[int] | None
     ) -> dict[int, int]:
-        """Checklist items "SIP called" marked ready in [start, end)."""
+        """Checklist items "SIP called" marked ready in [start, end).
+
+        Each item's unit is looked up by the stay's primary key: a join lets PostgreSQL, which
+        overestimates the items of a period, hash every stay of five years instead.
+        """
+        unit = (
+            select(Stay.unit_id).where(col(Stay.id) == col(ReadinessItem.stay_id)).scalar_subquery()
+        )
         query = (
-            select(Stay.unit_id, func.count())
-            .join(ReadinessItem, col(ReadinessItem.stay_id) == Stay.id)
+            select(unit, func.count())
             .where(
                 ReadinessItem.kind == ReadinessKind.SIP_CALLED,
                 ReadinessItem.status == ReadinessStatus.READY,
                 col(ReadinessItem.updated_at) >= start,
                 col(ReadinessItem.updated_at) < end,
             )
-            .group_by(col(Stay.unit_id))
+            .group_by(unit)
         )
-        rows = await self.session.exec(_in_units(query, unit_ids))
-        return {unit: int(count) for unit, count in rows.all()}
+        if unit_ids is not None:
+            query = query.where(unit.in_(list(unit_ids) or [-1]))
+        rows = await self.session.exec(query)
+        return {int(unit_id): int(count) for unit_id, count in rows.all()}
 
     async def undeliverable(
         self, start: datetime, end: datetime, unit_ids: Collection[int] | None
@@ -302,6 +340,12 @@ class IndicatorRepository:
             query = query.where(col(HospitalWait.expected_unit_id).in_(list(unit_ids) or [-1]))
         rows = await self.session.exec(query)
         return [WaitSpan(unit, notified, closed) for unit, notified, closed in rows.all()]
+
+
+def is_active() -> ColumnElement[bool]:
+    """``status = 'active'`` with the value written into the SQL, so the planner can use the
+    partial index over active stays (a bound parameter would hide which status is meant)."""
+    return col(Stay.status) == literal(StayStatus.ACTIVE.value, literal_execute=True)
 
 
 def _in_units(query: Any, unit_ids: Collection[int] | None) -> Any:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import OutboxMessage, OutboxStatus
+
+# Rows per INSERT statement: a few hundred keep each statement's parameters well within
+# SQLite's and asyncpg's limits while a morning's tens of thousands take a few dozen statements.
+_BATCH = 500
 
 
 class OutboxRepository:
@@ -29,6 +35,31 @@ class OutboxRepository:
         except IntegrityError:  # another instance inserted it meanwhile
             return False
         return True
+
+    async def add_many_once(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Insert the rows whose key is not taken yet, in batches; returns how many went in.
+
+        One ``INSERT ... ON CONFLICT (key) DO NOTHING`` per batch instead of a look-up and a
+        savepoint per row: a key queued meanwhile by another instance is skipped, never doubled.
+        Every row must name the same columns.
+        """
+        if not rows:
+            return 0
+        statement = self._insert_ignoring_taken_keys().returning(col(OutboxMessage.id))
+        connection = await self.session.connection()
+        inserted = 0
+        for start in range(0, len(rows), _BATCH):
+            # A list of parameter sets: SQLAlchemy sends each batch as one multi-row INSERT
+            # ("insertmanyvalues") compiled once, and returns the ids of the rows it inserted.
+            result = await connection.execute(statement, list(rows[start : start + _BATCH]))
+            inserted += len(result.all())
+        return inserted
+
+    def _insert_ignoring_taken_keys(self) -> Insert:
+        bind = self.session.bind
+        if bind is not None and bind.dialect.name == "postgresql":
+            return postgresql.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"])
+        return sqlite.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"])
 
     async def withdraw(self, stay_id: int, kinds: Iterable[str]) -> int:
         """Withdraw undelivered messages about a stay whose facts changed."""
