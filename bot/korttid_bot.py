@@ -26,7 +26,7 @@ from notifications.render import Renderer
 from storage.domain.clock import Clock
 from storage.domain.payment import PaymentPolicy
 from storage.models import ConversationKind, ConversationRef
-from storage.repos.activities import InboundActivityRepository
+from storage.repos.activities import GREETING_PREFIX, InboundActivityRepository
 from storage.repos.conversations import ConversationRepository
 from storage.repos.staff import StaffProfile, StaffRepository
 from storage.repos.state import ETagConflict
@@ -285,7 +285,7 @@ async def save_reference(
 
 
 def _greeting_key(conversation_id: str) -> str:
-    return f"greeting|{conversation_id}"[:400]
+    return f"{GREETING_PREFIX}{conversation_id}"[:400]
 
 
 async def _retire(context: TurnContext, conversations: ConversationRepository) -> None:

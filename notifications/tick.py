@@ -33,6 +33,7 @@ from notifications.rules import (
     fact_windows,
 )
 from storage.db import transaction
+from storage.repos.activities import DEDUP_WINDOW, InboundActivityRepository
 from storage.repos.delivery import DeliveryRepository
 from storage.repos.facts import FactsRepository, StayFacts
 
@@ -125,6 +126,9 @@ class Notifier:
             delivery = DeliveryRepository(session)
             if not await delivery.try_evaluation_lock():
                 return EvaluationReport(skipped=True)
+            # Housekeeping under the same lock, so one instance does it: re-sent activities are
+            # recognised for a day, and the table holds about a day's activities, not all of them.
+            await InboundActivityRepository(session).forget_before(now - DEDUP_WINDOW)
             nudges = due_nudges(await load_facts(session, now), now)
             for source in self.sources:
                 nudges.extend(await source(session, now))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import func
 from sqlmodel import select
 
+from bot.app import NOTIFIER
 from storage.db import transaction
-from storage.models import ConversationRef, Staff
+from storage.models import ConversationRef, InboundActivity, Staff
 from tests.channel import TeamsChannel
 from tests.helpers import card_texts, seed_staff
 
@@ -81,6 +84,27 @@ async def test_same_activity_twice_is_answered_once(channel: TeamsChannel, sessi
     await channel.post(activity)
 
     assert len(channel.connector.sent) == 1
+
+
+async def test_the_tick_forgets_activity_ids_after_a_day_but_never_a_greeting(
+    channel: TeamsChannel, sessions, app_server
+) -> None:
+    await seed_staff(sessions, ("anna@kommun.se", "Anna", "handlaggare", "ÄNG"))
+    anna = channel.user("anna", "anna@kommun.se")
+    await channel.post(channel.activity(anna, type_="installationUpdate", action="add"))
+    activity = channel.activity(anna, text="hjälp")
+    await channel.post(activity)
+    received = datetime.now(UTC)
+    notifier = app_server.app[NOTIFIER]
+
+    await notifier.evaluate(received + timedelta(hours=23))
+    await channel.post(activity)  # re-sent within the day: still recognised
+    assert len(channel.connector.sent) == 2  # the greeting and the help card
+    await notifier.evaluate(received + timedelta(hours=25))
+
+    async with transaction(sessions) as session:
+        kept = (await session.exec(select(InboundActivity.activity_id))).all()
+    assert len(kept) == 1 and kept[0].startswith("greeting|")
 
 
 async def test_database_error_gets_apology_and_writes_nothing(

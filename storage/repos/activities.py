@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -11,6 +11,11 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import InboundActivity, utcnow
+
+# A channel re-sends an activity within seconds or minutes; a day covers every retry. Claims under
+# GREETING_PREFIX are not activities but "this conversation was greeted", kept for good.
+DEDUP_WINDOW = timedelta(hours=24)
+GREETING_PREFIX = "greeting|"
 
 
 class InboundActivityRepository:
@@ -39,7 +44,12 @@ class InboundActivityRepository:
             delete(InboundActivity).where(col(InboundActivity.activity_id) == key)
         )
 
-    async def forget_before(self, cutoff: datetime) -> None:
-        await self.session.exec(
-            delete(InboundActivity).where(col(InboundActivity.received_at) < cutoff)
+    async def forget_before(self, cutoff: datetime) -> int:
+        """Forget activity ids received before ``cutoff`` (greetings stay); returns how many."""
+        result = await self.session.exec(
+            delete(InboundActivity).where(
+                col(InboundActivity.received_at) < cutoff,
+                col(InboundActivity.activity_id).not_like(f"{GREETING_PREFIX}%"),
+            )
         )
+        return int(result.rowcount or 0)
