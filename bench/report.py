@@ -597,15 +597,16 @@ MISS_NOTES: dict[str, Callable[[dict[str, Any]], str]] = {
         """The dispatcher holds Teams' pace only while the process has the CPU for it. The
         benchmark runs the limits 4x faster, so the dispatcher's 47 sends a second of Teams time
         are 188 a second of real time, and a send costs about 5 ms of CPU here: the Bot
-        Framework SDK's send path about 2.5 (turn context, a deep copy and msrest serialization
-        of the card, the msrest pipeline, aiohttp) and SQL through SQLAlchemy's async ORM about
+        Framework SDK's send path about 2 (turn context, msrest serialization of the activity,
+        the msrest pipeline, aiohttp; cards are no longer copied or walked, levers 6 and 9)
+        and SQL through SQLAlchemy's async ORM about
         1.5 (the claimed row and its conversation reference loaded, the row marked sent), the
         card render and the event loop the rest: one core, so on a shared machine the rate dips
         whenever another process runs. Unscaled (x1) the same code holds 47 a second exactly:
         2 000 nudges in 42.5 s against 39.0 s (1.09x; 10 000 would be 1.07x). What would reach
         it at x4: a batch claimed and loaded with its conversation references in one query and
-        sends marked with one executemany (DeliveryRepository), the SDK's per-send copies and
-        serialization trimmed (bot/adapter.py), or a time scale of 2-3."""
+        sends marked with one executemany (DeliveryRepository), the send posted by aiohttp
+        directly instead of through the msrest pipeline, or a time scale of 2-3."""
     ),
 }
 
