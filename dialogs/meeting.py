@@ -178,7 +178,7 @@ async def _take_over_stay(turn: Turn, stay: Stay | None, code: str) -> None:
         await turn.say(
             "meeting_taken_over",
             code=stay.case_code,
-            name=await service.staff_name(turn.session, previous),
+            name=await _staff_name(turn, previous),
             step=meeting.current_step,
             total=default_agenda().total,
         )
@@ -202,13 +202,17 @@ async def _tell_previous_owner(
     )
 
 
+async def _staff_name(turn: Turn, staff_id: int) -> str:
+    return await service.staff_name(turn.session, staff_id) or turn.renderer.text("a_colleague")
+
+
 async def _offer_takeover(turn: Turn, meeting: FollowUpMeeting, stay: Stay) -> None:
     agenda = default_agenda()
     await turn.show_card(
         TAKEOVER_TEMPLATE,
         meeting_id=meeting.id,
         case_code=stay.case_code,
-        owner_name=await service.staff_name(turn.session, meeting.owner_id),
+        owner_name=await _staff_name(turn, meeting.owner_id),
         step=meeting.current_step,
         total=agenda.total,
         step_title=agenda.step(meeting.current_step).title,
@@ -408,7 +412,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             await turn.say("meeting_not_open", code=stay.case_code)
             return None
         if meeting.owner_id != turn.profile.id:
-            name = await service.staff_name(turn.session, meeting.owner_id)
+            name = await _staff_name(turn, meeting.owner_id)
             await turn.say("meeting_lost_to_other", name=name, code=stay.case_code)
             return None
         return MeetingTurn(turn, self.agenda, meeting, stay)

@@ -84,9 +84,10 @@ async def start_meeting(
     return await MeetingRepository(session).add(meeting)
 
 
-async def staff_name(session: AsyncSession, staff_id: int) -> str:
+async def staff_name(session: AsyncSession, staff_id: int) -> str | None:
+    """The staff member's name; None when they are no longer in the registry."""
     staff = await StaffRepository(session).by_id(staff_id)
-    return staff.name if staff else "en kollega"
+    return staff.name if staff else None
 
 
 async def take_over(session: AsyncSession, meeting: FollowUpMeeting, profile: StaffProfile) -> int:

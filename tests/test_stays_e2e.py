@@ -44,6 +44,20 @@ def _hanna(channel: TeamsChannel):  # type: ignore[no-untyped-def]
 # --- ny vistelse ---
 
 
+def _bjo_answers(*, code: str, room: str, acute: str) -> list[dict[str, str]]:
+    """The registration card's answers for a stay at BJÖ, from the unit to the phone handover."""
+    return [
+        {"step": "register_stay.unit", "choice": "BJÖ"},
+        {"step": "register_stay.code", "answer": code},
+        {"step": "register_stay.room", "answer": room},
+        {"step": "register_stay.arrival", "answer": "2026-11-20"},
+        {"step": "register_stay.end", "answer": "2026-12-11"},
+        {"step": "register_stay.goal", "answer": "Bedöma behov av hemtjänst"},
+        {"step": "register_stay.acute", "choice": acute},
+        {"step": "register_stay.handover", "choice": "ja"},
+    ]
+
+
 async def test_handlaggare_registers_a_stay_by_typing(channel: TeamsChannel, sessions) -> None:
     await seed_people(sessions, HANNA, SARA, KARIN)
     hanna = _hanna(channel)
@@ -88,17 +102,7 @@ async def test_handlaggare_of_two_units_registers_by_card(channel: TeamsChannel,
     unit_card = last_card(await channel.say(hanna, "ny vistelse"))
     assert_valid_card(unit_card)
     assert "BJÖ" in card_texts(unit_card)
-    steps = [
-        {"step": "register_stay.unit", "choice": "BJÖ"},
-        {"step": "register_stay.code", "answer": "bjö-007"},
-        {"step": "register_stay.room", "answer": "12 B"},
-        {"step": "register_stay.arrival", "answer": "2026-11-20"},
-        {"step": "register_stay.end", "answer": "2026-12-11"},
-        {"step": "register_stay.goal", "answer": "Bedöma behov av hemtjänst"},
-        {"step": "register_stay.acute", "choice": "ja"},
-        {"step": "register_stay.handover", "choice": "ja"},
-    ]
-    for value in steps:
+    for value in _bjo_answers(code="bjö-007", room="12 B", acute="ja"):
         assert_valid_card(last_card(await channel.submit(hanna, value)))
     async with transaction(sessions) as session:
         anders = await StaffRepository(session).by_email("anders@kommun.se")
@@ -136,17 +140,7 @@ async def test_a_tampered_registration_card_cannot_reach_another_unit(
     await channel.say(hanna, "ny vistelse")
 
     other_unit = texts(await channel.submit(hanna, {"step": "register_stay.unit", "choice": "VIK"}))
-    steps = [
-        {"step": "register_stay.unit", "choice": "BJÖ"},
-        {"step": "register_stay.code", "answer": "BJÖ-008"},
-        {"step": "register_stay.room", "answer": "-"},
-        {"step": "register_stay.arrival", "answer": "2026-11-20"},
-        {"step": "register_stay.end", "answer": "2026-12-11"},
-        {"step": "register_stay.goal", "answer": "Bedöma behov av hemtjänst"},
-        {"step": "register_stay.acute", "choice": "nej"},
-        {"step": "register_stay.handover", "choice": "ja"},
-    ]
-    for value in steps:
+    for value in _bjo_answers(code="BJÖ-008", room="-", acute="nej"):
         await channel.submit(hanna, value)
     other_person = texts(
         await channel.submit(
