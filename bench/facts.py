@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bench import data
@@ -32,10 +32,19 @@ from notifications.tick import Notifier
 from storage import db
 from storage.domain.payment import PaymentPolicy
 from storage.domain.periods import half_year_of, iso_week_of, quarter_of
-from storage.models import OutboxMessage, OutboxStatus
+from storage.models import (
+    OutboxMessage,
+    OutboxStatus,
+    ReadinessItem,
+    ReadinessStatus,
+    Stay,
+    StayStatus,
+)
 
 log = logging.getLogger("bench")
 
+# Stays changed between two ticks in the "busy minute": a region's staff at their busiest.
+BUSY_MINUTE = 200
 POLICY = PaymentPolicy(daily_amounts=dict.fromkeys(range(2020, 2028), 9300))
 
 
@@ -113,21 +122,73 @@ def notifier(sessions: async_sessionmaker[AsyncSession]) -> Notifier:
 
 
 async def _ticks(sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
-    """The first tick (queues what is due), then a steady one a minute later."""
+    """Ticks a minute apart from 07:05: the morning's, from the first after the stays appeared
+    until every stay was evaluated (queuing what is due); a steady one; one after a busy minute
+    (``BUSY_MINUTE`` stays changed); and a restarted process's, which evaluate every stay again
+    as the ticks after each rule instant do."""
     ticker = notifier(sessions)
-    first_s, first = await timed(lambda: ticker.evaluate(data.NOW))
+    morning, queued, minute = await _every_slice(ticker, 0)
     await _mark_delivered(sessions)
-    later = data.NOW + timedelta(minutes=1)
-    steady_s, steady = await timed(lambda: ticker.tick(later))
+    steady_s, steady = await timed(lambda: ticker.tick(data.NOW + timedelta(minutes=minute)))
+    await _busy_minute(sessions)
+    busy_s, busy = await timed(lambda: ticker.tick(data.NOW + timedelta(minutes=minute + 1)))
+    restarted, restart_queued, _minute = await _every_slice(notifier(sessions), minute + 2)
     return {
-        "first_tick_s": round(first_s, 3),
-        "queued": first.queued,
-        "due": first.due,
+        "first_tick_s": round(max(morning), 3),
+        "morning_ticks": len(morning),
+        "morning_s": round(sum(morning), 3),
+        "queued": queued,
         "steady_tick_s": round(steady_s, 3),
-        "steady_due": steady.evaluation.due,
+        "steady_changed": steady.evaluation.changed,
         "steady_queued": steady.evaluation.queued,
         "steady_sent": steady.delivery.sent,
+        "busy_tick_s": round(busy_s, 3),
+        "busy_stays": busy.evaluation.changed,
+        "full_tick_s": round(max(restarted), 3),
+        "full_ticks": len(restarted),
+        "full_s": round(sum(restarted), 3),
+        "restart_queued": restart_queued,
     }
+
+
+async def _every_slice(ticker: Notifier, minute: int) -> tuple[list[float], int, int]:
+    """Ticks a minute apart from ``minute`` past 07:05 until every active stay has been
+    evaluated: their times, the nudges they queued, the next minute."""
+    seconds: list[float] = []
+    queued = 0
+    while True:
+        started = time.perf_counter()
+        report = await ticker.evaluate(data.NOW + timedelta(minutes=minute))
+        seconds.append(time.perf_counter() - started)
+        queued += report.queued
+        minute += 1
+        if report.slice is None or report.slice.through is None:
+            return seconds, queued, minute
+
+
+async def _busy_minute(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """What staff do in a minute across a region: items ticked off, stays edited."""
+    async with db.transaction(sessions) as session:
+        items = await session.exec(
+            select(ReadinessItem.id)
+            .where(col(ReadinessItem.status) == ReadinessStatus.NOT_READY)
+            .order_by(col(ReadinessItem.id).desc())
+            .limit(BUSY_MINUTE // 2)
+        )
+        await session.exec(
+            update(ReadinessItem)
+            .where(col(ReadinessItem.id).in_(list(items.all())))
+            .values(status=ReadinessStatus.READY)
+        )
+        stays = await session.exec(
+            select(Stay.id)
+            .where(col(Stay.status) == StayStatus.ACTIVE)
+            .order_by(col(Stay.id))
+            .limit(BUSY_MINUTE // 2)
+        )
+        await session.exec(
+            update(Stay).where(col(Stay.id).in_(list(stays.all()))).values(room="12B")
+        )
 
 
 async def _mark_delivered(sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -65,7 +65,7 @@ async def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
             FixedClock(now),
             sources=[digest_source(digest_settings(settings), renderer)],  # issue 6
         )
-        report = await notifier.tick(now)
+        report = await notifier.tick(now, every_slice=True)
     finally:
         await authentication.close()
         await engine.dispose()

@@ -91,18 +91,30 @@ async def digest_payload(
     payment: PaymentPolicy | None,
     with_chart: bool = True,
 ) -> dict[str, Any]:
-    """Everything the ``digest`` card shows, preformatted; ``unit_ids=None``: every unit."""
-    report = await compute_indicators(session, period, today, unit_ids=unit_ids, payment=payment)
-    previous = await compute_indicators(
-        session, period.previous(), today, unit_ids=unit_ids, payment=payment
-    )
-    chart = None
+    """Everything the ``digest`` card shows, preformatted; ``unit_ids=None``: every unit.
+
+    The trend comes first, so its chart is drawn in a thread while the two periods' indicators
+    are computed in the database.
+    """
+    drawing: asyncio.Task[bytes] | None = None
     if with_chart:
         trend = await compute_trend(
             session, chart_weeks(period, today), today, unit_ids=unit_ids, payment=payment
         )
         labels = renderer.catalogue["digest"]["chart"]
-        chart = png_data_uri(await asyncio.to_thread(render_trend_png, trend, labels))
+        drawing = asyncio.create_task(asyncio.to_thread(render_trend_png, trend, labels))
+    try:
+        report = await compute_indicators(
+            session, period, today, unit_ids=unit_ids, payment=payment
+        )
+        previous = await compute_indicators(
+            session, period.previous(), today, unit_ids=unit_ids, payment=payment
+        )
+    except BaseException:
+        if drawing is not None:
+            drawing.cancel()
+        raise
+    chart = None if drawing is None else png_data_uri(await drawing)
     payload = _payload(report, previous, renderer, all_units=unit_ids is None, chart=chart)
     return _fit_card(payload, renderer)
 

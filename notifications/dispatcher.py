@@ -30,10 +30,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifications.ratelimit import RateLimiter
 from notifications.render import Renderer
+from notifications.rules import RULE_KINDS
 from notifications.timing import is_sending_time
 from storage.db import transaction
 from storage.domain.clock import Clock
-from storage.repos.delivery import DeliveryRepository
+from storage.repos.delivery import DeliveryRepository, HeldBack
+from storage.repos.fact_changes import FactChangeRepository
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +311,8 @@ class Dispatcher:
 
     async def _claim(self, now: datetime, limit: int) -> list[int]:
         async with transaction(self.sessions) as session:
-            return await DeliveryRepository(session).claim_due(now, now + self.lease, limit)
+            held = await _held_back(session)
+            return await DeliveryRepository(session).claim_due(now, now + self.lease, limit, held)
 
     async def _prepare(self, ids: list[int], run: _Pass) -> list[_Delivery]:
         """Load claimed rows and where they go; a row with nowhere to go is undeliverable."""
@@ -463,3 +466,12 @@ class Dispatcher:
         step: timedelta = min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
         jitter: float = self.rng.random()
         return step / 2 + step / 2 * jitter
+
+
+async def _held_back(session: AsyncSession) -> HeldBack | None:
+    """While the rules re-evaluate every stay slice by slice (``notifications.tick``), their
+    nudges for stays not yet reached wait: such a nudge may no longer be due."""
+    progress = await FactChangeRepository(session).progress()
+    if progress is None or progress.through_stay_id is None:
+        return None
+    return HeldBack(RULE_KINDS, progress.through_stay_id)

@@ -27,14 +27,14 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 from enum import StrEnum
+from itertools import islice
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.domain.clock import STOCKHOLM
-from storage.domain.payment import PaymentPolicy, first_payable_day
-from storage.domain.periods import Period
+from storage.domain.payment import PaymentPolicy
+from storage.domain.periods import Period, local_midnight_utc
 from storage.models import Unit
-from storage.repos.indicators import IndicatorRepository, WaitSpan
+from storage.repos.indicators import IndicatorRepository
 from storage.repos.units import UnitRepository
 
 LONG_STAY_DAYS = 14
@@ -214,8 +214,7 @@ async def compute_indicators(
     decisions = await repo.decisions(start_utc, end_utc, ids)
     sip = await repo.sip_called(start_utc, end_utc, ids)
     undeliverable = await repo.undeliverable(start_utc, end_utc, ids)
-    spans = await repo.wait_spans(start_utc, end_utc, ids)
-    payments = payment_by_unit(spans, period, today, payment)
+    payments = await payment_by_unit(repo, period, today, payment, ids)
     configured = Figures(payment_configured=payment_configured(period, today, payment))
 
     by_unit: dict[int, Figures] = {}
@@ -261,64 +260,50 @@ async def _units(session: AsyncSession, unit_ids: Collection[int] | None) -> Seq
     return await (repo.all() if unit_ids is None else repo.by_ids(unit_ids))
 
 
-def payment_by_unit(
-    spans: Sequence[WaitSpan], period: Period, today: date, policy: PaymentPolicy | None
+async def payment_by_unit(
+    repo: IndicatorRepository,
+    period: Period,
+    today: date,
+    policy: PaymentPolicy | None,
+    unit_ids: Collection[int] | None,
 ) -> dict[int | None, Figures]:
     """Payment responsibility per expected unit: the days (and kronor) that fall in the period.
 
-    Days after today are not counted yet: a wait still open accrues day by day. A period's
-    waits run to tens of thousands in a region, so days are counted per year, not one by one.
+    Every unit with a wait in the period gets figures, even of no days. Days after today are
+    not counted yet: a wait still open accrues day by day. The days are summed in SQL per
+    calendar year, since each year has its own daily amount.
     """
     policy = policy or PaymentPolicy()  # the law's rules; no amounts
-    last = min(period.end, today)
-    sums: dict[int | None, list[int]] = {}  # unit -> [days, kronor, unpriced days]
-    for span in spans:
-        start, stop = payable_range(span, policy, period.start, last)
-        unit = sums.setdefault(span.unit_id, [0, 0, 0])
-        for year, days in days_per_year(start, stop):
-            amount = policy.daily_amount(year)
-            unit[0] += days
-            if amount is None:
-                unit[2] += days
-            else:
-                unit[1] += amount * days
-    return {
-        unit: Figures(payment_days=days, payment_kronor=kronor, payment_unpriced_days=unpriced)
-        for unit, (days, kronor, unpriced) in sums.items()
-    }
+    ranges = year_ranges(period.start, min(period.end, today))
+    start_utc, end_utc = period.utc_bounds()
+    found = await repo.payable_days(start_utc, end_utc, ranges, policy, unit_ids)
+    return {unit: payment_figures(days, ranges, policy) for unit, days in found.items()}
 
 
-def payable_days(span: WaitSpan, policy: PaymentPolicy, first: date, last: date) -> list[date]:
-    """The days of one wait the municipality pays for that fall in [first, last]."""
-    start, stop = payable_range(span, policy, first, last)
-    return [start + timedelta(days=n) for n in range((stop - start).days + 1)]
+def payment_figures(
+    days_in: Sequence[int], ranges: Sequence[tuple[date, date]], policy: PaymentPolicy
+) -> Figures:
+    """Days and kronor from the payable days in each range (each within one calendar year)."""
+    days = kronor = unpriced = 0
+    for (first, _last), count in zip(ranges, days_in, strict=True):
+        amount = policy.daily_amount(first.year)
+        days += count
+        if amount is None:
+            unpriced += count
+        else:
+            kronor += amount * count
+    return Figures(payment_days=days, payment_kronor=kronor, payment_unpriced_days=unpriced)
 
 
-def payable_range(
-    span: WaitSpan, policy: PaymentPolicy, first: date, last: date
-) -> tuple[date, date]:
-    """The first and last day of one wait the municipality pays for within [first, last]; no
-    days when the last is before the first.
-
-    The rules are ``storage.domain.payment``'s: from the first payable day after the notice, up
-    to (not including) the day the person left hospital, or up to today while still waiting.
-    """
-    start = max(first_payable_day(span.notified_at, policy), first)
-    stop = last
-    if span.ended_at is not None:
-        stop = min(stop, span.ended_at.astimezone(STOCKHOLM).date() - timedelta(days=1))
-    return start, stop
-
-
-def days_per_year(first: date, last: date) -> list[tuple[int, int]]:
-    """How many of the days in [first, last] fall in each calendar year."""
-    shares: list[tuple[int, int]] = []
+def year_ranges(first: date, last: date) -> list[tuple[date, date]]:
+    """[first, last] cut at each new year: (first, last) of each part; none when last < first."""
+    parts: list[tuple[date, date]] = []
     day = first
     while day <= last:
         stop = min(date(day.year, 12, 31), last)
-        shares.append((day.year, (stop - day).days + 1))
+        parts.append((day, stop))
         day = stop + timedelta(days=1)
-    return shares
+    return parts
 
 
 def payment_configured(period: Period, today: date, policy: PaymentPolicy | None) -> bool:
@@ -347,28 +332,57 @@ async def compute_trend(
     unit_ids: Collection[int] | None = None,
     payment: PaymentPolicy | None = None,
 ) -> list[TrendPoint]:
-    """The three trend indicators per week (for the chart): three aggregates per week."""
+    """The three trend indicators per week (for the chart): three aggregates over all the
+    weeks, per day (follow-ups, departures) or per week (payable days), never one per week."""
+    if not weeks:
+        return []
     repo = IndicatorRepository(session)
     ids = None if unit_ids is None else list(unit_ids)
+    first, last = min(w.start for w in weeks), max(w.end for w in weeks)
+    followups = await repo.followups_per_day(first, last, today, ids)
+    ended = await repo.ended_per_day(first, last, ids)
+    payments = await _weekly_payments(repo, weeks, today, payment, ids)
     points: list[TrendPoint] = []
-    for week in weeks:
-        start_utc, end_utc = week.utc_bounds()
-        followups = await repo.followups(week.start, week.end, today, ids)
-        ended = await repo.ended(week.start, week.end, ids)
-        spans = await repo.wait_spans(start_utc, end_utc, ids)
-        figures = Figures(
-            followup_due=sum(f.due for f in followups.values()),
-            followup_on_time=sum(f.on_time for f in followups.values()),
-            departures=sum(e.count for e in ended.values()),
-            departed_stay_days=sum(e.total_days for e in ended.values()),
-        ) + total(payment_by_unit(spans, week, today, payment).values())
-        figures += Figures(payment_configured=payment_configured(week, today, payment))
+    for week, paid in zip(weeks, payments, strict=True):
+        days = [week.start + timedelta(days=n) for n in range(week.days)]
+        met = [followups[day] for day in days if day in followups]
+        gone = [ended[day] for day in days if day in ended]
+        figures = (
+            Figures(
+                followup_due=sum(f.due for f in met),
+                followup_on_time=sum(f.on_time for f in met),
+                departures=sum(e.count for e in gone),
+                departed_stay_days=sum(e.total_days for e in gone),
+                payment_configured=payment_configured(week, today, payment),
+            )
+            + paid
+        )
         points.append(
             TrendPoint(
-                week,
-                figures.followup_within_7_share,
-                figures.average_stay_days,
-                figures.payment,
+                week, figures.followup_within_7_share, figures.average_stay_days, figures.payment
             )
         )
     return points
+
+
+async def _weekly_payments(
+    repo: IndicatorRepository,
+    weeks: Sequence[Period],
+    today: date,
+    payment: PaymentPolicy | None,
+    unit_ids: Collection[int] | None,
+) -> list[Figures]:
+    """Each week's payment figures (all the units together), from one query."""
+    policy = payment or PaymentPolicy()
+    ranges = [year_ranges(week.start, min(week.end, today)) for week in weeks]
+    first, last = min(w.start for w in weeks), max(w.end for w in weeks)
+    flat = [part for parts in ranges for part in parts]
+    found = await repo.payable_days(
+        local_midnight_utc(first),
+        local_midnight_utc(last + timedelta(days=1)),
+        flat,
+        policy,
+        unit_ids,
+    )
+    totals = iter([sum(days[n] for days in found.values()) for n in range(len(flat))])
+    return [payment_figures(list(islice(totals, len(parts))), parts, policy) for parts in ranges]

@@ -21,9 +21,10 @@ from typing import Any
 from notifications import formatting, timing
 from notifications.formatting import format_time
 from notifications.outbox import outbox_key
-from notifications.timing import local_date, next_sending_start
+from notifications.timing import MORNING, local_date, next_sending_start
 from storage.domain import calendar
 from storage.domain.calendar import stay_day_number
+from storage.domain.clock import STOCKHOLM
 from storage.models import ReadinessKind, ReadinessStatus, Role
 from storage.repos.facts import ItemFact, StayFacts
 
@@ -48,6 +49,11 @@ AFTERNOON_LOOKAHEAD_DAYS = 30  # planned further ahead: told when it comes withi
 # Home-going on a non-working day: its morning is not a sending time, so the manager is told
 # in the last working afternoon before it, while something can still be done.
 ESCALATION_FALLBACK_TIME = time(14, 0)
+# Every due instant a rule compares ``now`` with is one of these local times (a stage's
+# ``due_at``, or the end of its chain), and ``now`` is otherwise read only as the local date:
+# between two of them the same facts give the same nudges (a nudge's ``due_at`` aside, which
+# matters only when it is queued). The tick relies on it; tests/test_rules.py checks it.
+RULE_INSTANTS: tuple[time, ...] = (time(0, 0), MORNING, ESCALATION_FALLBACK_TIME)
 
 
 class NudgeKind(StrEnum):
@@ -137,6 +143,13 @@ def fact_windows(now: datetime) -> FactWindows:
         home_going_to=add_working_days(today, 4),
         afternoon_to=today + timedelta(days=AFTERNOON_LOOKAHEAD_DAYS),
     )
+
+
+def rule_epoch(now: datetime) -> str:
+    """The stretch of local time between two rule instants ``now`` is in: "2026-11-23T07:00"."""
+    local = now.astimezone(STOCKHOLM)
+    begun = max(moment for moment in RULE_INSTANTS if moment <= local.time())
+    return f"{local.date().isoformat()}T{begun.isoformat('minutes')}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,12 +158,28 @@ class Stay(SQLModel, table=True):
         Index("ix_stay_unit_arrival", "unit_id", "arrival_date"),  # indicators (migration 0006)
         Index("ix_stay_unit_decided", "unit_id", "decided_at"),
         # a region's scale (migration 0007): date-led ranges, and the active stays alone
-        Index("ix_stay_deadline_unit", "followup_deadline", "unit_id"),
-        Index("ix_stay_departure_unit", "departure_date", "unit_id"),
-        Index("ix_stay_decided_at", "decided_at"),
+        # covering the indicators' columns (migration 0008): index-only scans on PostgreSQL
+        Index(
+            "ix_stay_deadline_unit",
+            "followup_deadline",
+            "unit_id",
+            "followup_held_on",
+            "departure_date",
+        ),
+        Index(
+            "ix_stay_departure_unit", "departure_date", "unit_id", "arrival_date", "close_reason"
+        ),
+        Index("ix_stay_decided_at", "decided_at", "unit_id", "decision_kind"),
         Index(
             "ix_stay_active_deadline",
             "followup_deadline",
+            sqlite_where=text(ACTIVE_STAY),
+            postgresql_where=text(ACTIVE_STAY),
+        ),
+        # the tick's slices of active stays in id order (migration 0009)
+        Index(
+            "ix_stay_active_id",
+            "id",
             sqlite_where=text(ACTIVE_STAY),
             postgresql_where=text(ACTIVE_STAY),
         ),
@@ -306,6 +322,28 @@ class InboundActivity(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class FactChange(SQLModel, table=True):
+    """A stay whose rule facts changed (``stay_id``), or any change that can move every stay's
+    nudges, e.g. a unit's name or who holds a role (``stay_id`` None). Written by triggers
+    (migration 0009), so no write path can forget it; the tick reads and forgets them."""
+
+    __tablename__ = "fact_change"
+    id: int | None = Field(default=None, primary_key=True)
+    stay_id: int | None = Field(default=None)
+
+
+class RuleEvaluation(SQLModel, table=True):
+    """How far the evaluation of every active stay in a rule epoch
+    (``notifications.rules.rule_epoch``) has come; one row. It goes in slices of stay ids:
+    ``through_stay_id`` is the last stay id done, None once every stay is."""
+
+    __tablename__ = "rule_evaluation"
+    id: int = Field(default=1, primary_key=True)
+    epoch: str = Field(max_length=32)
+    through_stay_id: int | None = Field(default=None)
+    evaluated_at: datetime
+
+
 __all__ = [
     "AuditEvent",
     "BotStateItem",
@@ -313,6 +351,7 @@ __all__ = [
     "ConversationKind",
     "ConversationRef",
     "DecisionKind",
+    "FactChange",
     "FollowUpMeeting",
     "HospitalWait",
     "InboundActivity",
@@ -323,6 +362,7 @@ __all__ = [
     "ReadinessKind",
     "ReadinessStatus",
     "Role",
+    "RuleEvaluation",
     "Staff",
     "StaffRole",
     "StaffUnit",

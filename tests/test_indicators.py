@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -15,14 +15,13 @@ from notifications.indicators import (
     Measure,
     compute_indicators,
     compute_trend,
-    payable_days,
-    payment_by_unit,
 )
 from notifications.render import Renderer
 from storage.db import transaction
 from storage.domain.payment import PaymentPolicy
 from storage.domain.periods import InvalidPeriod, iso_week_of, last_weeks, parse_period
-from storage.repos.indicators import WaitSpan
+from storage.models import HospitalWait
+from storage.repos.units import UnitRepository
 from tests.indicator_data import POLICY, TODAY, seed_indicator_data, utc
 
 
@@ -242,23 +241,56 @@ PAYMENT_CASES = [
 ]
 
 
+async def _payment(
+    sessions: async_sessionmaker[AsyncSession],
+    notified: datetime,
+    left: datetime | None,
+    period: str,
+    today: date,
+    policy: PaymentPolicy = POLICY,
+) -> Figures:
+    """One wait's payment figures in the period, as the indicators compute them."""
+    async with transaction(sessions) as session:
+        unit, _ = await UnitRepository(session).get_or_create("PAY", "Betalningsenheten")
+        unit_id = unit.id
+        assert unit_id is not None
+        session.add(
+            HospitalWait(
+                case_code="PAY-001", expected_unit_id=unit_id, notified_at=notified, closed_at=left
+            )
+        )
+        await session.flush()
+        report = await compute_indicators(
+            session, parse_period(period), today, unit_ids=[unit_id], payment=policy
+        )
+        await session.rollback()  # the next call starts from no waits again
+    return report.by_unit[unit_id]
+
+
 @pytest.mark.parametrize(("notified", "left", "period", "today", "days"), PAYMENT_CASES)
-def test_payable_days_fall_in_the_period(
-    notified: object, left: object, period: str, today: date, days: int
+async def test_payable_days_fall_in_the_period(
+    sessions: async_sessionmaker[AsyncSession],
+    notified: datetime,
+    left: datetime | None,
+    period: str,
+    today: date,
+    days: int,
 ) -> None:
-    span = WaitSpan(1, notified, left)  # type: ignore[arg-type]
-    figures = payment_by_unit([span], parse_period(period), today, POLICY)[1]
+    figures = await _payment(sessions, notified, left, period, today)
     assert figures.payment_days == days
 
 
-def test_a_year_without_an_amount_makes_the_period_not_configured() -> None:
-    span = WaitSpan(1, utc(2026, 12, 28, 9), utc(2027, 1, 4, 9))
-    figures = payment_by_unit([span], parse_period("2027Q1"), date(2027, 2, 1), POLICY)[1]
+async def test_a_year_without_an_amount_makes_the_period_not_configured(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    notified, left = utc(2026, 12, 28, 9), utc(2027, 1, 4, 9)
+    figures = await _payment(sessions, notified, left, "2027Q1", date(2027, 2, 1))
     assert figures.payment_days == 3
     assert figures.payment is None  # 2027 has no amount configured
     both = PaymentPolicy(daily_amounts={2026: 9300, 2027: 9500})
-    assert payable_days(span, both, date(2026, 12, 1), date(2027, 1, 31))[0] == date(2026, 12, 31)
-    priced = payment_by_unit([span], parse_period("2027Q1"), date(2027, 2, 1), both)[1]
+    december = await _payment(sessions, notified, left, "2026-W53", date(2027, 2, 1), both)
+    assert december.payment == 9300 + 3 * 9500  # 12-31 at 2026's amount, 01-01..01-03 at 2027's
+    priced = await _payment(sessions, notified, left, "2027Q1", date(2027, 2, 1), both)
     assert priced.payment == 3 * 9500
 
 

@@ -19,6 +19,7 @@ from notifications.rules import (
     home_going_reminder_nudges,
     long_stay_nudges,
     readiness_nudges,
+    rule_epoch,
     sip_nudges,
 )
 from notifications.timing import is_sending_time, next_sending_start
@@ -361,3 +362,44 @@ def test_query_windows_hold_every_stay_a_rule_can_use(start: date) -> None:
                 assert windows.home_going_from <= home_going <= windows.home_going_to
             if afternoon_nudges(s, facts(s), now):
                 assert windows.home_going_from <= home_going <= windows.afternoon_to
+
+
+def _region_sample(today: date) -> Facts:
+    """Stays at every stage around ``today``: arrivals back 30 days, home-goings 0-10 days on,
+    morning and afternoon, items open and done, SIP wanted or not."""
+    sample: list[StayFacts] = []
+    for back in range(0, 30):
+        sample.append(replace(stay(today - timedelta(days=back)), id=len(sample) + 1))
+    for ahead in range(0, 11):
+        home_going = today + timedelta(days=ahead)
+        for at, sip in ((time(10), False), (time(15), True)):
+            s = replace(readiness_stay(home_going), home_going_time=at, sip_wanted=sip)
+            sample.append(replace(s, id=len(sample) + 1))
+    return facts(*sample)
+
+
+@pytest.mark.parametrize("start", [date(2026, 10, 19), date(2026, 12, 21), date(2027, 3, 22)])
+def test_nudges_change_only_at_the_rule_instants(start: date) -> None:
+    """The tick re-evaluates unchanged stays only when ``rule_epoch`` changes (00:00, 07:00 and
+    14:00 local): between those instants the same facts must give the same nudges, over a
+    clock change, Christmas and Easter alike."""
+    for offset in range(0, 14):
+        today = start + timedelta(days=offset)
+        sample = _region_sample(start)
+        seen: dict[str, list[tuple[str, object]]] = {}
+        for minutes in range(0, 24 * 60, 20):
+            now = local(today, 0) + timedelta(minutes=minutes)
+            found = [(n.key, n.payload) for n in due_nudges(sample, now)]
+            epoch = rule_epoch(now)
+            assert seen.setdefault(epoch, found) == found, f"nudges changed within {epoch}"
+        assert len(seen) >= 3, "a day has three stretches between rule instants"
+
+
+def test_rule_epoch_names_the_stretch_in_local_time() -> None:
+    monday = date(2026, 11, 23)
+    assert rule_epoch(local(monday, 6, 59)) == "2026-11-23T00:00"
+    assert rule_epoch(local(monday, 7)) == "2026-11-23T07:00"
+    assert rule_epoch(local(monday, 13, 59)) == "2026-11-23T07:00"
+    assert rule_epoch(local(monday, 14)) == "2026-11-23T14:00"
+    # 23:30 local on a winter evening is 22:30 UTC the same day, already past 14:00 local.
+    assert rule_epoch(local(monday, 23, 30)) == "2026-11-23T14:00"

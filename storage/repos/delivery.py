@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ConversationRef, OutboxMessage, OutboxStatus, Staff, Stay, utcnow
-from storage.repos.facts import select_columns
+from storage.repos.facts import EVERY_STAY, StayScope, select_columns
 
 _CHUNK = 900
 # Any constant works; it only has to be the same for every instance of Korttid.
@@ -44,6 +44,22 @@ class OutboxLine:
     case_code: str | None
     last_error: str | None
     sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """Rows of these kinds for stays after this id wait: the rules have not yet re-evaluated
+    those stays in this epoch, so such a row may no longer be due."""
+
+    kinds: frozenset[str]
+    after_stay_id: int
+
+    def released(self) -> ColumnElement[bool]:
+        return or_(
+            col(OutboxMessage.kind).not_in(sorted(self.kinds)),
+            col(OutboxMessage.stay_id) <= self.after_stay_id,
+            col(OutboxMessage.stay_id).is_(None),
+        )
 
 
 class DeliveryRepository:
@@ -80,11 +96,15 @@ class DeliveryRepository:
             found.update(result.all())
         return found
 
-    async def pending_of_kinds(self, kinds: Iterable[str]) -> list[PendingNudge]:
-        """Undelivered rows of these kinds: the ones a tick may withdraw or refresh."""
+    async def pending_of_kinds(
+        self, kinds: Iterable[str], scope: StayScope = EVERY_STAY
+    ) -> list[PendingNudge]:
+        """Undelivered rows of these kinds, of the stays in ``scope``: the ones a tick may
+        withdraw or refresh."""
         result = await self.session.exec(
             select(OutboxMessage.id, OutboxMessage.key, OutboxMessage.payload)
             .where(
+                *scope.where(OutboxMessage.stay_id),
                 OutboxMessage.status == OutboxStatus.PENDING,
                 col(OutboxMessage.kind).in_(sorted(set(kinds))),
             )
@@ -117,8 +137,11 @@ class DeliveryRepository:
         )
 
     # --- the dispatcher's side ---
-    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[int]:
-        """Claim up to ``limit`` rows due now (or whose lease ran out); returns their ids."""
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int, held: HeldBack | None = None
+    ) -> list[int]:
+        """Claim up to ``limit`` rows due now (or whose lease ran out), except those ``held``
+        back; returns their ids."""
         claimable = or_(
             and_(
                 col(OutboxMessage.status) == OutboxStatus.PENDING,
@@ -129,6 +152,8 @@ class DeliveryRepository:
                 col(OutboxMessage.lease_until) < now,
             ),
         )
+        if held is not None:
+            claimable = and_(claimable, held.released())
         # A CTE, not an IN (subquery): PostgreSQL may run a subquery again for each row it
         # updates, and with SKIP LOCKED every run finds new rows, so it claimed all due rows.
         # A CTE with FOR UPDATE is evaluated once.

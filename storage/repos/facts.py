@@ -111,19 +111,47 @@ def _facts(row: Sequence[Any]) -> StayFacts:
     return StayFacts(*row)
 
 
-def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
+def chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
+    """``values`` in lists short enough for one IN (bound parameters have limits)."""
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
 
 
+@dataclass(frozen=True, slots=True)
+class StayScope:
+    """Which stays a query reads: these ``ids`` (at most ``_CHUNK``, see ``chunks``), or the
+    ids in (``after``, ``through``], ``through`` None for no end. The default: every stay."""
+
+    ids: Sequence[int] | None = None
+    after: int = 0
+    through: int | None = None
+
+    def where(self, stay_id: Any) -> list[ColumnElement[bool]]:
+        """Conditions on a column holding stay ids."""
+        if self.ids is not None:
+            return [col(stay_id).in_(self.ids)]
+        conditions = [col(stay_id) > self.after] if self.after else []
+        if self.through is not None:
+            conditions.append(col(stay_id) <= self.through)
+        return conditions
+
+
+EVERY_STAY = StayScope()
+
+
 class FactsRepository:
+    """Every method reads the active stays in its window, of those in ``scope``."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def open_followups(self, deadline_from: date, deadline_to: date) -> list[StayFacts]:
+    async def open_followups(
+        self, deadline_from: date, deadline_to: date, scope: StayScope = EVERY_STAY
+    ) -> list[StayFacts]:
         """Active stays without a held follow-up meeting, deadline in the window (inclusive)."""
         result = await self.session.exec(
             _select_stays().where(
+                *scope.where(Stay.id),
                 col(Stay.status) == StayStatus.ACTIVE,
                 col(Stay.followup_deadline).between(deadline_from, deadline_to),
                 col(Stay.followup_held_on).is_(None),
@@ -132,7 +160,12 @@ class FactsRepository:
         return [_facts(row) for row in result.all()]
 
     async def undecided_arrivals(
-        self, arrival_from: date, arrival_to: date, deadline_from: date, deadline_to: date
+        self,
+        arrival_from: date,
+        arrival_to: date,
+        deadline_from: date,
+        deadline_to: date,
+        scope: StayScope = EVERY_STAY,
     ) -> list[StayFacts]:
         """Active stays without a decision that arrived in the window.
 
@@ -141,6 +174,7 @@ class FactsRepository:
         """
         result = await self.session.exec(
             _select_stays().where(
+                *scope.where(Stay.id),
                 col(Stay.status) == StayStatus.ACTIVE,
                 col(Stay.followup_deadline).between(deadline_from, deadline_to),
                 col(Stay.arrival_date).between(arrival_from, arrival_to),
@@ -150,10 +184,16 @@ class FactsRepository:
         return [_facts(row) for row in result.all()]
 
     async def home_goings(
-        self, date_from: date, date_to: date, *, after: time | None = None
+        self,
+        date_from: date,
+        date_to: date,
+        *,
+        after: time | None = None,
+        scope: StayScope = EVERY_STAY,
     ) -> list[StayFacts]:
         """Active stays with a home-going date in the window; ``after``: only later times."""
         conditions: list[ColumnElement[bool]] = [
+            *scope.where(Stay.id),
             col(Stay.status) == StayStatus.ACTIVE,
             col(Stay.home_going_date).between(date_from, date_to),
         ]
@@ -162,7 +202,9 @@ class FactsRepository:
         result = await self.session.exec(_select_stays().where(and_(*conditions)))
         return [_facts(row) for row in result.all()]
 
-    async def checklists(self, date_from: date, date_to: date) -> dict[int, tuple[ItemFact, ...]]:
+    async def checklists(
+        self, date_from: date, date_to: date, scope: StayScope = EVERY_STAY
+    ) -> dict[int, tuple[ItemFact, ...]]:
         """The checklist items a rule can act on, for active stays going home in the window.
 
         Only items not ready (the readiness nudges list them) and "SIP called" in any status
@@ -178,6 +220,7 @@ class FactsRepository:
             )
             .join(Stay, col(Stay.id) == col(ReadinessItem.stay_id))
             .where(
+                *scope.where(Stay.id),
                 col(Stay.status) == StayStatus.ACTIVE,
                 col(Stay.home_going_date).between(date_from, date_to),
                 or_(
@@ -192,6 +235,17 @@ class FactsRepository:
             items.setdefault(stay_id, []).append(ItemFact(kind, status, role))
         return {stay_id: tuple(found) for stay_id, found in items.items()}
 
+    async def active_slice_end(self, after: int, size: int) -> int | None:
+        """The id of the ``size``-th active stay after ``after``; None when fewer are left."""
+        result = await self.session.exec(
+            select(Stay.id)
+            .where(col(Stay.status) == StayStatus.ACTIVE, col(Stay.id) > after)
+            .order_by(col(Stay.id))
+            .offset(size - 1)
+            .limit(1)
+        )
+        return result.first()
+
     async def staff_by_unit_role(
         self, unit_ids: Iterable[int], roles: Iterable[str]
     ) -> Mapping[tuple[int, str], tuple[int, ...]]:
@@ -199,7 +253,7 @@ class FactsRepository:
         units = sorted(set(unit_ids))
         wanted = sorted(set(roles))
         found: dict[tuple[int, str], list[int]] = {}
-        for chunk in _chunks(units):
+        for chunk in chunks(units):
             result = await self.session.exec(
                 select(StaffUnit.unit_id, StaffRole.role, Staff.id)
                 .join(StaffRole, col(StaffRole.staff_id) == StaffUnit.staff_id)
