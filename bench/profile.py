@@ -49,24 +49,10 @@ async def profile(
             await seed_bench_people(url, [], local_today(SystemClock()))
             await bench.register([DEMO_HANDLAGGARE])
             port = free_port()
-            suffix = {"html": "html", "session": "pyisession"}.get(renderer, "txt")
-            report = out_dir / f"profile-{scenario}-{backend}.{suffix}"
+            report, wrapper = _wrapper(scenario, backend, out_dir, renderer, show_all)
             server = await start_server(
                 "korttid-profiled",
-                [
-                    "-m",
-                    "pyinstrument",
-                    "--renderer",
-                    renderer,
-                    "--outfile",
-                    str(report),
-                    *(["--show-all"] if show_all else []),
-                    "-m",
-                    "bot.cli",
-                    "serve",
-                    "--port",
-                    str(port),
-                ],
+                [*wrapper, "-m", "bot.cli", "serve", "--port", str(port)],
                 port=port,
                 log_dir=work,
                 env=env,
@@ -79,9 +65,22 @@ async def profile(
             text_for = meeting_text if scenario == "meeting" else help_text
             result = await driver.run([conversation], turns, text_for)
             print(f"{scenario}: {result.summary()}")
-            server.process.send_signal(signal.SIGINT)  # pyinstrument writes its report on exit
+            server.process.send_signal(signal.SIGINT)  # the report is written on exit
             await asyncio.wait_for(server.process.wait(), 60)
     return report
+
+
+def _wrapper(
+    scenario: str, backend: str, out_dir: Path, renderer: str, show_all: bool
+) -> tuple[Path, list[str]]:
+    """Where the report goes, and what runs ``bot.cli`` (pyinstrument or the phase timers)."""
+    if renderer == "timers":
+        report = out_dir / f"phases-{scenario}-{backend}.json"
+        return report, ["-m", "bench.phase_timer", str(report)]
+    suffix = {"html": "html", "session": "pyisession"}.get(renderer, "txt")
+    report = out_dir / f"profile-{scenario}-{backend}.{suffix}"
+    options = ["--renderer", renderer, "--outfile", str(report)]
+    return report, ["-m", "pyinstrument", *options, *(["--show-all"] if show_all else [])]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,7 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=("meeting", "help"), default="meeting")
     parser.add_argument("--turns", type=int, default=2000)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--renderer", choices=("text", "html", "session"), default="text")
+    parser.add_argument(
+        "--renderer",
+        choices=("text", "html", "session", "timers"),
+        default="text",
+        help="a pyinstrument report, or timers: wall time per phase of a turn (JSON)",
+    )
     parser.add_argument("--show-all", action="store_true", help="also the library frames")
     parser.add_argument("--out", type=Path, default=REPO / "var" / "bench")
     args = parser.parse_args(argv)

@@ -157,6 +157,10 @@ TICKS = (
 )
 
 
+def _ticks(count: int) -> str:
+    return f"{count} tick" if count == 1 else f"{count} ticks"
+
+
 def _fact_targets(results: dict[str, Any], backend: str) -> list[dict[str, Any]]:
     facts = _get(results, "facts", backend)
     if not facts or not facts.get("tick"):
@@ -170,11 +174,11 @@ def _fact_targets(results: dict[str, Any], backend: str) -> list[dict[str, Any]]
         extra = ""
         if kind == "first_tick_s":
             extra = (
-                f" ({stage['morning_ticks']} ticks, {stage['morning_s']} s in all), "
+                f" ({_ticks(stage['morning_ticks'])}, {stage['morning_s']} s in all), "
                 f"queues {stage['queued']} nudges"
             )
         elif kind == "full_tick_s":
-            extra = f" ({stage['full_ticks']} ticks, {stage['full_s']} s in all)"
+            extra = f" ({_ticks(stage['full_ticks'])}, {stage['full_s']} s in all)"
         out.append(
             _target(
                 f"{label} over {size}, {backend}",
@@ -409,10 +413,10 @@ def _tick_section(results: dict[str, Any]) -> str:
                     backend,
                     stage["active"],
                     stage["closed"],
-                    f"{stage['first_tick_s']} ({stage['morning_ticks']} ticks)",
+                    f"{stage['first_tick_s']} ({_ticks(stage['morning_ticks'])})",
                     stage["morning_s"],
                     stage["queued"],
-                    f"{stage['full_tick_s']} ({stage['full_ticks']} ticks)",
+                    f"{stage['full_tick_s']} ({_ticks(stage['full_ticks'])})",
                     stage["steady_tick_s"],
                     stage["busy_tick_s"],
                     stage["busy_stays"],
@@ -542,30 +546,48 @@ def _note(text: str) -> Callable[[dict[str, Any]], str]:
     return lambda _results: " ".join(text.split())
 
 
+def _turn_ratio_note(results: dict[str, Any]) -> str:
+    turns = results.get("turns") or {}
+    echo = turns.get("sdk_echo", {}).get("sequential", {}).get("turns_per_s") or 0.0
+    raw = turns.get("raw_echo", {}).get("sequential", {}).get("turns_per_s") or 0.0
+    budget = f"{1000 / (5 * echo):.1f} ms" if echo else "a fifth of an echo turn"
+    raw_turns = f", {raw / (5 * echo):.1f} raw aiohttp echo turns" if echo and raw else ""
+    return " ".join(
+        (
+            f"""The server is one Python process, so neither it nor the SDK echo can use more
+            than one core: 50 conversations at once add waiting, not throughput (and on SQLite
+            every turn holds the single writer from its first statement to its commit). So the
+            ratio is CPU per turn: 5x the SDK echo here means a whole meeting step turn in
+            {budget}{raw_turns}."""
+            + TURN_BREAKDOWN
+        ).split()
+    )
+
+
+# Measured with ``python -m bench.profile --renderer timers --backend postgres`` (timers around
+# each phase in the server process, 800 sequential meeting step turns, a busy machine).
+TURN_BREAKDOWN = """ Where a meeting step turn's 7 ms go (wall time per turn in the server,
+PostgreSQL; SQLite alike), measured with `python -m bench.profile --renderer timers`: the
+dialog step (load the meeting and its stay, move on, write the meeting and an audit row,
+render the step card) 2.6 ms; sending the reply through the SDK and waiting for the connector
+1.5 ms; the inbound-activity claim 0.7 ms, saving the dialog state 0.6 ms, the conversation
+reference 0.5 ms, who is speaking 0.5 ms; the transaction, the inbound parse (0.2 ms) and the
+SDK's turn pipeline the rest. The nine statements spend 1.3 ms in the database driver; around
+each, SQLAlchemy's async ORM session costs another 0.2-0.5 ms (statement building and caching,
+the greenlet hand-off, result and identity-map processing), some 3 ms a turn. No single lever
+is left: the ones below (and the connector clients kept per service URL) took out what the
+profiler showed on its own. What would reach 5x is a different turn path, not a tweak: the
+turn's nine statements written against the driver (asyncpg; a synchronous SQLite connection
+for these indexed one-row statements), the reply posted on a kept-alive aiohttp session
+instead of msrest's pipeline, and the meeting step answered without the dialog stack's
+generic machinery; together about 4-5 ms of the 7. We kept the product on the SDK and one
+typed, migrated data layer for now: the turn is already far below what a person in a meeting
+notices (p99 under 15 ms), and a second data path for the hottest turn would have to be kept
+right on two databases."""
+
+
 MISS_NOTES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "turn_ratio": _note(
-        """The server is one Python process, so neither it nor the SDK echo can use more than
-        one core: 50 conversations at once add waiting, not throughput, and on SQLite every turn
-        holds the single writer from its first statement to its commit. So the ratio is CPU per
-        turn: 5x the SDK echo means a meeting step turn in about a fifth of an echo turn, some
-        2 ms here, four raw echo turns. A meeting step turn runs nine SQL statements (the
-        inbound-activity claim, who is speaking, the conversation reference, the dialog state,
-        the meeting, its stay, the meeting update, the audit row, the state write) and its
-        commit: the minimum for a turn that must not lose or repeat anything across instances.
-        Measured on this machine, one statement through SQLAlchemy's async session costs
-        150-220 us on SQLite (aiosqlite's thread hand-off alone 46 us; the same statement on a
-        plain sqlite3 connection 1 us) and about 90 us on PostgreSQL (asyncpg alone 25 us), so
-        SQL is 1.5-2 ms of the turn before any work; the SDK's turn pipeline, the inbound
-        activity's msrest parse, dialog dispatch, the card render and the HTTP reply take the
-        rest. The levers below took the avoidable CPU out (about 0.5 ms); what would reach 5x
-        is a different data path, not a tweak: the turn's statements written against the
-        driver (asyncpg, or a synchronous SQLite connection for these indexed one-row
-        statements, keeping the thread for the tick's and reports' long queries) instead of the
-        ORM, and a second worker process (SO_REUSEPORT) on PostgreSQL for the concurrent
-        figure. We kept SQLModel for now: one data layer, typed and migrated, is worth more to
-        a municipality than the last milliseconds of a turn that is already well under what a
-        person notices."""
-    ),
+    "turn_ratio": lambda results: _turn_ratio_note(results),
     "turn_p99": _note(
         """p99 follows the mean (the same statements and the SDK's send) plus the machine's
         noise: every aiosqlite statement is a thread hand-off, which a busy machine stretches."""
@@ -733,6 +755,7 @@ HOW_TO = """## How to run
 - `python -m bench --quick`: a few minutes, smaller sizes; `--only turns,facts,delivery` and
   `--backends sqlite` narrow it down.
 - `python -m bench.profile --scenario meeting --turns 2000`: a pyinstrument profile of the
-  server process during meeting step turns, under `var/bench/`.
+  server process during meeting step turns, under `var/bench/`; with `--renderer timers`, the
+  wall time of each phase of a turn instead (`bench/phase_timer.py`).
 - Raw results of the last run: `var/bench/results.json`.
 """

@@ -8,12 +8,14 @@ lost or sent twice.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
 from bench.cli import MODES, SECTIONS, run
+from bench.profile import profile
 from bench.report import render
 
 pytestmark = pytest.mark.slow
@@ -60,3 +62,17 @@ async def test_the_tiny_benchmark_runs_every_section_without_errors(tmp_path: Pa
     report = render({**results, "command": "python -m bench --tiny"})
     assert "## Targets" in report
     assert "## Proactive delivery under Teams' limits" in report
+
+
+async def test_the_phase_timers_account_for_every_meeting_step_turn(tmp_path: Path) -> None:
+    """``python -m bench.profile --renderer timers``: each turn's phases, inside its total."""
+    report = await profile("meeting", 30, tmp_path, "sqlite", "", "timers")
+
+    measured = json.loads(report.read_text(encoding="utf-8"))
+    phases = measured["phases"]
+    assert measured["turns"] >= 30
+    for phase in ("process_activity", "route_message", "send_activities", "_save_state"):
+        assert phases[phase]["calls_per_turn"] == pytest.approx(1, abs=0.1)
+    assert phases["statement in the driver"]["calls_per_turn"] >= 5
+    parts = ("route_message", "send_activities", "_save_state", "recognise", "_first_delivery")
+    assert 0 < sum(phases[p]["ms_per_turn"] for p in parts) < phases["_run_turn"]["ms_per_turn"]
