@@ -46,7 +46,7 @@ from storage.db import transaction
 from storage.repos.activities import DEDUP_WINDOW, InboundActivityRepository
 from storage.repos.delivery import DeliveryRepository, PendingNudge
 from storage.repos.fact_changes import ChangedFacts, FactChangeRepository
-from storage.repos.facts import EVERY_STAY, FactsRepository, StayFacts, StayScope, chunks
+from storage.repos.facts import FactsRepository, StayFacts, StayScope, chunks
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +111,7 @@ class TickReport:
         return f"rules: {self.evaluation}; delivery: {self.delivery}"
 
 
-async def load_facts(
-    session: AsyncSession, now: datetime, scopes: Sequence[StayScope] = (EVERY_STAY,)
-) -> Facts:
+async def load_facts(session: AsyncSession, now: datetime, scopes: Sequence[StayScope]) -> Facts:
     """The active stays any rule could act on at ``now``, of those in ``scopes``, and who holds
     which role where."""
     windows = fact_windows(now)
