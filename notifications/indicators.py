@@ -31,7 +31,7 @@ from itertools import islice
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.domain.payment import PaymentPolicy
+from storage.domain.payment import PaymentPolicy, year_ranges
 from storage.domain.periods import Period, local_midnight_utc
 from storage.models import Unit
 from storage.repos.indicators import IndicatorRepository
@@ -293,17 +293,6 @@ def payment_figures(
         else:
             kronor += amount * count
     return Figures(payment_days=days, payment_kronor=kronor, payment_unpriced_days=unpriced)
-
-
-def year_ranges(first: date, last: date) -> list[tuple[date, date]]:
-    """[first, last] cut at each new year: (first, last) of each part; none when last < first."""
-    parts: list[tuple[date, date]] = []
-    day = first
-    while day <= last:
-        stop = min(date(day.year, 12, 31), last)
-        parts.append((day, stop))
-        day = stop + timedelta(days=1)
-    return parts
 
 
 def payment_configured(period: Period, today: date, policy: PaymentPolicy | None) -> bool:

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from notifications.indicators import Figures, compute_indicators, compute_trend, year_ranges
+from notifications.indicators import Figures, compute_indicators, compute_trend
 from storage import db
 from storage.domain.calendar import followup_deadline
 from storage.domain.clock import STOCKHOLM
-from storage.domain.payment import PaymentPolicy
+from storage.domain.payment import PaymentPolicy, year_ranges
 from storage.domain.periods import Period, last_weeks, parse_period
 from storage.models import CloseReason, DecisionKind, HospitalWait, Stay, StayStatus, Unit
 from storage.repos.indicators import utc_offsets

@@ -114,11 +114,17 @@ def _share(year: int, days: int, policy: PaymentPolicy) -> YearShare:
 
 def _days_per_year(first: date, end_exclusive: date) -> list[tuple[int, int]]:
     """Count the days in [first, end) per calendar year."""
-    shares: list[tuple[int, int]] = []
+    last = end_exclusive - timedelta(days=1)
+    return [(start.year, (stop - start).days + 1) for start, stop in year_ranges(first, last)]
+
+
+def year_ranges(first: date, last: date) -> list[tuple[date, date]]:
+    """[first, last] cut at each new year: (first, last) of each part; none when last < first.
+    Each year has its own daily amount."""
+    parts: list[tuple[date, date]] = []
     day = first
-    while day < end_exclusive:
-        year_end = date(day.year + 1, 1, 1)
-        stop = min(year_end, end_exclusive)
-        shares.append((day.year, (stop - day).days))
-        day = stop
-    return shares
+    while day <= last:
+        stop = min(date(day.year, 12, 31), last)
+        parts.append((day, stop))
+        day = stop + timedelta(days=1)
+    return parts
