@@ -20,6 +20,7 @@ region needs; meanwhile the dispatcher holds back rule nudges of stays not yet r
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -179,13 +180,13 @@ class Notifier:
     async def tick(self, now: datetime, *, every_slice: bool = False) -> TickReport:
         """Evaluate, then deliver. ``every_slice``: a one-off tick (``korttid tick``) that
         evaluates every slice of stays due now before delivering, as there is no next tick."""
-        evaluation = await self.evaluate(now)
-        while every_slice and evaluation.slice is not None and evaluation.slice.through:
-            evaluation = _combined(evaluation, await self.evaluate(now))
+        evaluation = await self.evaluate(now, budget_s=math.inf if every_slice else None)
         delivery = await self.dispatcher.deliver_due(now)
         return TickReport(evaluation, delivery)
 
-    async def evaluate(self, now: datetime) -> EvaluationReport:
+    async def evaluate(self, now: datetime, budget_s: float | None = None) -> EvaluationReport:
+        """Reconcile the changed stays, and slices of every stay while within ``budget_s``
+        (default: the notifier's)."""
         started = self.timer()
         async with transaction(self.sessions) as session:
             delivery = DeliveryRepository(session)
@@ -203,7 +204,8 @@ class Notifier:
             await self._reconcile_scopes(session, now, scopes, report, extra)
             epoch = rule_epoch(now)
             first = await self._first_slice(session, journal, changed, epoch)
-            await self._reconcile_slices(session, now, first, report, started)
+            deadline = started + (self.budget_s if budget_s is None else budget_s)
+            await self._reconcile_slices(session, now, first, report, deadline)
             if report.slice is not None:
                 await journal.record_progress(epoch, report.slice.through, now)
         self._started = True
@@ -236,15 +238,15 @@ class Notifier:
         now: datetime,
         stay_slice: StaySlice | None,
         report: EvaluationReport,
-        started: float,
+        deadline: float,
     ) -> None:
-        """Reconcile slices of active stays from ``stay_slice`` on while the tick is within its
-        time budget; ``report.slice`` says how far it came."""
+        """Reconcile slices of active stays from ``stay_slice`` on until the timer passes
+        ``deadline``; ``report.slice`` says how far it came."""
         while stay_slice is not None:
             scope = StayScope(after=stay_slice.after, through=stay_slice.through)
             await self._reconcile_scopes(session, now, [scope], report)
             report.slice = _joined(report.slice, stay_slice)
-            if stay_slice.through is None or self.timer() - started >= self.budget_s:
+            if stay_slice.through is None or self.timer() >= deadline:
                 return
             stay_slice = await self._slice_after(session, stay_slice.through)
 
@@ -305,23 +307,6 @@ async def _pending_rule_nudges(
 
 def _joined(first: StaySlice | None, then: StaySlice) -> StaySlice:
     return then if first is None else StaySlice(first.after, then.through)
-
-
-def _combined(first: EvaluationReport, then: EvaluationReport) -> EvaluationReport:
-    """Two evaluations' counts as one report; its slice from the first one's start to the
-    second one's end."""
-    stay_slice = then.slice
-    if then.slice is not None:
-        stay_slice = _joined(first.slice, then.slice)
-    return EvaluationReport(
-        due=first.due + then.due,
-        queued=first.queued + then.queued,
-        withdrawn=first.withdrawn + then.withdrawn,
-        refreshed=first.refreshed + then.refreshed,
-        skipped=first.skipped or then.skipped,
-        changed=first.changed + then.changed,
-        slice=stay_slice,
-    )
 
 
 def _row(nudge: Nudge) -> dict[str, Any]:
