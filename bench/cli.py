@@ -131,6 +131,9 @@ async def _turns(
         out["sdk_echo"] = await bench.baseline(
             "sdk_echo", "bench.baselines.sdk_echo", divisor=mode.turns.sdk_divisor
         )
+        out["sdk_echo_tuned"] = await bench.baseline(
+            "sdk_echo_tuned", "bench.baselines.sdk_echo_tuned"
+        )
         for backend in backends:
             async with database(backend, workdir, admin_url) as url:
                 out[f"korttid_{backend}"] = await bench.korttid(url, today)

@@ -3,14 +3,23 @@
 botbuilder 4.17's CloudAdapter builds a new connector client and user-token client (msrest) on
 every turn, about 20 ms of a 21 ms echo turn on our machines. This authentication wrapper hands
 the adapter the same client for the same (service URL, audience) and one user-token client per app.
+
+Those clients send over one kept-alive aiohttp session (``AiohttpTransport``) instead of msrest's
+default, which runs blocking ``requests`` calls in a worker thread for every reply.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import random
+import ssl
 from types import SimpleNamespace
 from typing import Any
 
+import aiohttp
+import certifi
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
@@ -27,6 +36,10 @@ from botframework.connector.auth import (
     JwtTokenValidation,
     UserTokenClient,
 )
+from msrest.pipeline import Request, Response, SansIOHTTPPolicy
+from msrest.pipeline.async_abc import AsyncHTTPSender, AsyncPipeline
+from msrest.pipeline.universal import RawDeserializer
+from msrest.universal_http.aiohttp import AioHttpClientResponse
 
 from bot.settings import Settings
 from notifications.render import Card
@@ -34,10 +47,115 @@ from notifications.render import Card
 log = logging.getLogger(__name__)
 
 
+SEND_TIMEOUT = aiohttp.ClientTimeout(total=30, connect=10)
+SEND_ATTEMPTS = 3
+RETRIED_STATUSES = frozenset({502, 504})
+RETRY_PAUSE_S = 0.2  # doubled each attempt, with jitter
+
+
+class AiohttpTransport:
+    """One kept-alive aiohttp session for every connector client of the process.
+
+    msrest's default sender runs each request through ``requests`` in a thread pool: a thread hop
+    and a blocking client per reply. The SDK lets a connector client take another sender; this one
+    posts on the event loop. Like ``requests`` it trusts certifi's roots (or ``REQUESTS_CA_BUNDLE``)
+    and the proxy settings in the environment. A send is tried again, shortly, only after a 502 or
+    504 from the gateway or a kept-alive connection the other end had closed; anything else (a 429
+    above all) goes back to the caller, whose pace it is: the dispatcher keeps the outbox's.
+    """
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            trusted = os.environ.get("REQUESTS_CA_BUNDLE") or certifi.where()
+            connector = aiohttp.TCPConnector(ssl=ssl.create_default_context(cafile=trusted))
+            self._session = aiohttp.ClientSession(
+                connector=connector, timeout=SEND_TIMEOUT, trust_env=True
+            )
+        return self._session
+
+    def attach(self, client: ConnectorClient) -> None:
+        """Send ``client``'s requests through this session, signed with its credentials."""
+        config = client.config
+        policies: list[Any] = [
+            config.user_agent_policy,
+            RawDeserializer(),
+            config.http_logger_policy,
+        ]
+        if config.credentials:
+            policies.insert(1, _BearerPolicy(config.credentials))
+        config.pipeline = AsyncPipeline(policies, _Sender(self))
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class _BearerPolicy(SansIOHTTPPolicy[Any, Any]):
+    """The bot's token on each request, as the SDK's credentials put it on a requests session."""
+
+    def __init__(self, credentials: Any) -> None:
+        self._credentials = credentials
+
+    def on_request(self, request: Request[Any], **kwargs: Any) -> None:
+        headers = request.http_request.headers
+        if self._credentials._should_set_token(None):
+            headers["Authorization"] = f"Bearer {self._credentials.get_access_token()}"
+        else:
+            headers.pop("Authorization", None)
+
+
+class _Sender(AsyncHTTPSender[Any, Any]):
+    def __init__(self, transport: AiohttpTransport) -> None:
+        self._transport = transport
+
+    async def __aenter__(self) -> _Sender:
+        return self
+
+    async def __aexit__(self, *exc_details: object) -> None:
+        """The session belongs to the transport, closed with the app."""
+
+    def build_context(self) -> None:
+        return None
+
+    async def send(self, request: Request[Any], **kwargs: Any) -> Response[Any, Any]:
+        outgoing = request.http_request
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            last = attempt == SEND_ATTEMPTS
+            try:
+                answer = await self._transport.session.request(
+                    outgoing.method, outgoing.url, headers=outgoing.headers, data=outgoing.data
+                )
+            except aiohttp.ServerDisconnectedError:
+                if last:
+                    raise
+                log.info("connector closed a kept-alive connection, sending again")
+                continue
+            if answer.status in RETRIED_STATUSES and not last:
+                answer.release()
+                log.info("connector answered %s, sending again", answer.status)
+                await asyncio.sleep(RETRY_PAUSE_S * 2 ** (attempt - 1) * random.uniform(0.5, 1.5))
+                continue
+            response = AioHttpClientResponse(outgoing, answer)
+            await response.load_body()
+            return Response(request, response)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+
 class _CachingConnectorFactory(ConnectorFactory):  # type: ignore[misc]
-    def __init__(self, inner: ConnectorFactory, cache: dict[tuple[str, str], ConnectorClient]):
+    def __init__(
+        self,
+        inner: ConnectorFactory,
+        cache: dict[tuple[str, str], ConnectorClient],
+        transport: AiohttpTransport,
+    ):
         self._inner = inner
         self._cache = cache
+        self._transport = transport
 
     async def create(self, service_url: str, audience: str) -> ConnectorClient:
         key = (service_url, audience or "")
@@ -45,6 +163,7 @@ class _CachingConnectorFactory(ConnectorFactory):  # type: ignore[misc]
         if client is None:
             client = await self._inner.create(service_url, audience)
             send_cards_as_they_are(client)
+            self._transport.attach(client)
             self._cache[key] = client
         return client
 
@@ -113,6 +232,7 @@ class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
     def __init__(self, inner: BotFrameworkAuthentication) -> None:
         self._inner = inner
         self._connectors: dict[tuple[str, str], ConnectorClient] = {}
+        self._transport = AiohttpTransport()
         self._token_clients: dict[str, UserTokenClient] = {}
 
     async def authenticate_request(
@@ -123,7 +243,7 @@ class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
         )
         if result.connector_factory is not None:
             result.connector_factory = _CachingConnectorFactory(
-                result.connector_factory, self._connectors
+                result.connector_factory, self._connectors, self._transport
             )
         return result
 
@@ -132,7 +252,7 @@ class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
 
     def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
         return _CachingConnectorFactory(
-            self._inner.create_connector_factory(claims_identity), self._connectors
+            self._inner.create_connector_factory(claims_identity), self._connectors, self._transport
         )
 
     async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
@@ -153,9 +273,8 @@ class CachingAuthentication(BotFrameworkAuthentication):  # type: ignore[misc]
         return await self._inner.authenticate_channel_request(auth_header)
 
     async def close(self) -> None:
-        for client in self._connectors.values():
-            await client.__aexit__(None, None, None)
         self._connectors.clear()
+        await self._transport.close()
 
 
 def build_authentication(settings: Settings, **overrides: Any) -> CachingAuthentication:

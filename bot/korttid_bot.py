@@ -93,9 +93,17 @@ class KorttidBot:
                 await self._save_state(context)
             # A caller that asked for expectReplies gets them in the HTTP answer instead.
             if replies and context.activity.delivery_mode != DeliveryModes.expect_replies:
-                # Straight to the adapter: the context already stamped and copied them when
-                # they were held, and going through it again would deep-copy them once more.
-                await context.adapter.send_activities(context, list(replies))
+                await self._send_saved_replies(context, list(replies))
+
+    async def _send_saved_replies(self, context: TurnContext, replies: list[Activity]) -> None:
+        """The turn is saved: a reply that cannot be sent now must not end in the apology, which
+        says nothing was saved (the person would then do the step again)."""
+        try:
+            # Straight to the adapter: the context already stamped and copied them when
+            # they were held, and going through it again would deep-copy them once more.
+            await context.adapter.send_activities(context, replies)
+        except Exception as error:
+            log.warning("reply not delivered after the turn was saved: %s", type(error).__name__)
 
     async def _save_state(self, context: TurnContext) -> None:
         """Saved on every turn that read it, changed or not. The eTag check then puts the turns

@@ -29,8 +29,8 @@ async def test_the_tiny_benchmark_runs_every_section_without_errors(tmp_path: Pa
     assert results["errors"] == []
     assert results["backends"] == backends
     turns = results["turns"]
-    assert {"raw_echo", "sdk_echo"} <= turns.keys()
-    for baseline in ("raw_echo", "sdk_echo"):
+    assert {"raw_echo", "sdk_echo", "sdk_echo_tuned"} <= turns.keys()
+    for baseline in ("raw_echo", "sdk_echo", "sdk_echo_tuned"):
         for mode in ("sequential", "concurrent"):
             assert turns[baseline][mode]["errors"] == 0
             assert turns[baseline][mode]["replies"] == turns[baseline][mode]["turns"] > 0
