@@ -19,6 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
+POOL_SIZE = 20  # connections per instance to PostgreSQL
+
+
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
@@ -30,7 +33,9 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # Up to POOL_SIZE connections, all kept: an overflow connection would be opened (a new
+    # PostgreSQL backend) and closed again on every burst of turns, and its memory with it.
+    return create_async_engine(url, pool_size=POOL_SIZE, max_overflow=0, pool_pre_ping=True)
 
 
 def _ensure_sqlite_folder(url: str) -> None:
