@@ -1,7 +1,7 @@
 """``python -m bench``: run the benchmark and write ``docs/performance.md``.
 
 ``--quick`` is a small smoke run (a few minutes); ``--tiny`` only proves the harness works. The
-full run (the default, ``make bench``) takes about half an hour on two cores, most of it loading
+full run (the default, ``make bench``) takes about 17 minutes on two cores, most of it loading
 two million stays into SQLite and PostgreSQL; run it on an otherwise idle machine.
 """
 
