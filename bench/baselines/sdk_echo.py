@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
 from aiohttp.web import Request, Response
@@ -43,8 +43,9 @@ class EchoBot(ActivityHandler):  # type: ignore[misc]
         await turn_context.send_activity(MessageFactory.text(f"Echo: {turn_context.activity.text}"))
 
 
-def build_app(config: DefaultConfig) -> web.Application:
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+def build_app(config: DefaultConfig, adapter: CloudAdapter | None = None) -> web.Application:
+    """The sample's app; ``adapter`` replaces the sample's own (``sdk_echo_tuned``)."""
+    adapter = adapter or CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
 
     async def on_error(context: TurnContext, error: Exception) -> None:
         print(f"\n [on_turn_error] unhandled error: {error}", file=sys.stderr)
@@ -63,12 +64,18 @@ def build_app(config: DefaultConfig) -> web.Application:
     return app
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.baselines.sdk_echo")
+def serve(
+    build: Callable[[DefaultConfig], web.Application], prog: str, argv: Sequence[str] | None
+) -> int:
+    parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("--port", type=int, default=DefaultConfig.PORT)
     args = parser.parse_args(argv)
-    web.run_app(build_app(DefaultConfig()), host="127.0.0.1", port=args.port, print=None)
+    web.run_app(build(DefaultConfig()), host="127.0.0.1", port=args.port, print=None)
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return serve(build_app, "python -m bench.baselines.sdk_echo", argv)
 
 
 if __name__ == "__main__":

@@ -1,26 +1,24 @@
 """The SDK's echo sample on Korttid's adapter: the ceiling for any turn that goes through the SDK.
 
-The same ``EchoBot`` and ``CloudAdapter`` as ``sdk_echo``, but built by ``bot.adapter`` as Korttid
-builds its own: connector clients kept per service URL, one user-token client, replies posted on
-one kept-alive aiohttp session. No database, no dialog, no card: what the SDK's turn pipeline
-(inbound parse, authentication, TurnContext, ActivityHandler, msrest's serializer) costs alone.
+The same app as ``sdk_echo``, but with the adapter ``bot.adapter`` builds for Korttid: connector
+clients kept per service URL, one user-token client, replies posted on one kept-alive aiohttp
+session. No database, no dialog, no card: what the SDK's turn pipeline (inbound parse,
+authentication, TurnContext, ActivityHandler, msrest's serializer) costs alone.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
 from aiohttp import web
-from aiohttp.web import Request, Response
 
-from bench.baselines.sdk_echo import DefaultConfig, EchoBot
+from bench.baselines.sdk_echo import DefaultConfig, build_app, serve
 from bot.adapter import build_adapter, build_authentication
 from bot.settings import Settings
 
 
-def build_app(config: DefaultConfig) -> web.Application:
+def build_tuned_app(config: DefaultConfig) -> web.Application:
     settings = Settings(
         app_id=config.APP_ID,
         app_password=config.APP_PASSWORD,
@@ -28,28 +26,17 @@ def build_app(config: DefaultConfig) -> web.Application:
         app_tenant_id=config.APP_TENANTID,
     )
     authentication = build_authentication(settings)
-    adapter = build_adapter(authentication)
-    bot = EchoBot()
-
-    async def messages(req: Request) -> Response:
-        response: Response = await adapter.process(req, bot)
-        return response
+    app = build_app(config, build_adapter(authentication))
 
     async def close(_app: web.Application) -> None:
         await authentication.close()
 
-    app = web.Application()
-    app.router.add_post("/api/messages", messages)
     app.on_cleanup.append(close)
     return app
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.baselines.sdk_echo_tuned")
-    parser.add_argument("--port", type=int, default=DefaultConfig.PORT)
-    args = parser.parse_args(argv)
-    web.run_app(build_app(DefaultConfig()), host="127.0.0.1", port=args.port, print=None)
-    return 0
+    return serve(build_tuned_app, "python -m bench.baselines.sdk_echo_tuned", argv)
 
 
 if __name__ == "__main__":
