@@ -14,7 +14,6 @@ from dialogs import (
     basic,
     close_stay,
     home_going,
-    meeting,
     register_stay,
     reports,
     stay_cards,
@@ -22,6 +21,7 @@ from dialogs import (
 )
 from dialogs.commands import match_command, normalize
 from dialogs.forms import REROUTE
+from dialogs.meeting import dialog as meeting
 from dialogs.turn import Turn
 from notifications.render import CARD_CONTENT_TYPE
 from storage.domain.pnr import contains_personal_number

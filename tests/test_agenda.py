@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from dialogs.agenda import AgendaError, StepKind, default_agenda, load_agenda
-from dialogs.meeting_decision import (
+from dialogs.meeting.agenda import AgendaError, StepKind, default_agenda, load_agenda
+from dialogs.meeting.decision import (
     FIELDS,
     DecisionContext,
     is_afternoon,
@@ -18,8 +18,8 @@ from dialogs.meeting_decision import (
     parse_field,
     parse_kind,
 )
-from dialogs.meeting_input import Move, read_participants, read_typed
-from dialogs.meeting_views import MeetingView, decision_form, step_card
+from dialogs.meeting.inputs import Move, read_participants, read_typed
+from dialogs.meeting.views import MeetingView, decision_form, step_card
 from dialogs.parsing import InvalidInput
 from notifications.render import Renderer
 from storage.models import DecisionKind, FollowUpMeeting, Stay

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 from typing import Any
 
-from dialogs.agenda import BOT_LEADS, Agenda, AgendaStep, StepKind
-from dialogs.meeting_decision import FIELDS, OPTIONAL, TEXT_LIMITS, TRANSPORTS, YES_NO_FIELDS
-from dialogs.meeting_service import STEP_OPEN, decision_part, step_record
+from dialogs.meeting.agenda import BOT_LEADS, Agenda, AgendaStep, StepKind
+from dialogs.meeting.decision import FIELDS, OPTIONAL, TEXT_LIMITS, TRANSPORTS, YES_NO_FIELDS
+from dialogs.meeting.service import STEP_OPEN, decision_part, step_record
 from notifications.formatting import format_date
 from notifications.meeting_summary import MeetingSummary, StepSummary
 from notifications.render import Renderer

@@ -25,10 +25,10 @@ from botbuilder.dialogs import (
 )
 from botbuilder.schema import Activity, TextFormatTypes
 
-from dialogs import meeting_service as service
-from dialogs.agenda import Agenda, AgendaStep, StepKind, default_agenda
 from dialogs.commands import TEAM, match_command
-from dialogs.meeting_decision import (
+from dialogs.meeting import service
+from dialogs.meeting.agenda import Agenda, AgendaStep, StepKind, default_agenda
+from dialogs.meeting.decision import (
     FIELDS,
     OPTIONAL,
     DecisionContext,
@@ -38,9 +38,9 @@ from dialogs.meeting_decision import (
     parse_form,
     parse_kind,
 )
-from dialogs.meeting_input import Move, Submitted, is_yes, read_participants, read_submitted
-from dialogs.meeting_input import read_typed as read_typed_move
-from dialogs.meeting_views import (
+from dialogs.meeting.inputs import Move, Submitted, is_yes, read_participants, read_submitted
+from dialogs.meeting.inputs import read_typed as read_typed_move
+from dialogs.meeting.views import (
     DECISION_TEMPLATE,
     STEP_TEMPLATE,
     TAKEOVER_TEMPLATE,

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialogs.agenda import AgendaStep
+from dialogs.meeting.agenda import AgendaStep
 from notifications.notices import HomeGoingChange, queue_home_going_notice
 from storage.domain.readiness import checklist_for
 from storage.models import (
