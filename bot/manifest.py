@@ -137,8 +137,8 @@ def command_description(usage: str, description: str) -> str:
 
 
 def commands_in_scope(scope: str) -> list[Command]:
-    """Every command the bot understands in ``scope``, in the command table's order."""
-    return [command for command in COMMANDS if scope in command.scopes]
+    """The menu's commands in ``scope``, in the command table's order (``Command.menu``)."""
+    return [command for command in COMMANDS if scope in command.scopes and command.menu]
 
 
 def command_lists(renderer: Renderer) -> list[dict[str, Any]]:

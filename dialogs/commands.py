@@ -23,17 +23,23 @@ class Command:
     pattern: re.Pattern[str]
     scopes: frozenset[str]
     roles: frozenset[str] = EVERYONE  # empty: anyone in the registry
+    # Teams' command menu holds ten per scope; a command left out is still understood, listed
+    # in the help card and reached from the cards' buttons.
+    menu: bool = True
 
     def allowed_for(self, roles: frozenset[str]) -> bool:
         return not self.roles or bool(self.roles & roles)
 
 
-def _command(id_: str, pattern: str, scopes: set[str], roles: set[str] | None = None) -> Command:
+def _command(
+    id_: str, pattern: str, scopes: set[str], roles: set[str] | None = None, *, menu: bool = True
+) -> Command:
     return Command(
         id=id_,
         pattern=re.compile(rf"^(?:{pattern})$", re.IGNORECASE),
         scopes=frozenset(scopes),
         roles=frozenset(roles or ()),
+        menu=menu,
     )
 
 
@@ -43,6 +49,9 @@ _STAY_READERS: set[str] = {
     Role.HANDLAGGARE, Role.SJUKSKOTERSKA, Role.REHAB, Role.OMSORGSPERSONAL, Role.KOORDINATOR,
     Role.BOENDESAMORDNARE,
 }  # fmt: skip
+
+# issue 15: who is called to a follow-up meeting and answers it
+_CALLED: set[str] = {Role.HANDLAGGARE, Role.SJUKSKOTERSKA, Role.REHAB, Role.OMSORGSPERSONAL}
 
 COMMANDS: tuple[Command, ...] = (
     _command("help", r"hjälp|hjalp|help|\?", {PERSONAL, TEAM}),
@@ -95,6 +104,42 @@ COMMANDS: tuple[Command, ...] = (
         r"utskrivningsklara?(?:\s+(?P<rest>.+))?",
         {PERSONAL},
         {Role.BOENDESAMORDNARE, Role.HANDLAGGARE},
+    ),
+    # issue 15: calling the follow-up meeting, answering, and every profession's underlag
+    _command(
+        "meeting_call",
+        r"kalla(?:\s+(?P<code>\S+)(?:\s+(?P<cancel>st[äa]ll\s+in|avboka))?)?",
+        {PERSONAL},
+        {Role.HANDLAGGARE},
+        menu=False,
+    ),
+    _command(
+        "meeting_call_status",
+        r"kallelse(?:\s+(?P<code>\S+))?",
+        {PERSONAL},
+        {Role.HANDLAGGARE},
+        menu=False,
+    ),
+    _command(
+        "underlag",
+        r"underlag(?:\s+(?P<code>\S+)(?:\s+(?P<rest>.+))?)?",
+        {PERSONAL},
+        _CALLED,
+        menu=False,
+    ),
+    _command(
+        "call_coming",
+        r"(?:jag\s+)?kommer(?:\s+(?P<code>\S+))?",
+        {PERSONAL},
+        _CALLED,
+        menu=False,
+    ),
+    _command(
+        "call_not_coming",
+        r"(?:jag\s+)?kan\s+inte(?:\s+komma)?(?:\s+(?P<code>\S+)(?:\s+(?P<reason>.+))?)?",
+        {PERSONAL},
+        _CALLED,
+        menu=False,
     ),
 )
 

@@ -44,6 +44,7 @@ INPUT_DEFAULTS: dict[str, Any] = {
     "max_length": 100,
     "multiline": False,
     "choices": [],
+    "multi": False,  # a choice set where several may be ticked (issue 15: whom to call)
 }
 
 Parser = Callable[[Turn, str, Mapping[str, Any]], Awaitable[Any]]

@@ -21,6 +21,7 @@ from dialogs import (
 )
 from dialogs.commands import match_command, normalize
 from dialogs.forms import REROUTE
+from dialogs.meeting import calling, underlag
 from dialogs.meeting import dialog as meeting
 from dialogs.turn import Turn
 from notifications.render import CARD_CONTENT_TYPE
@@ -43,6 +44,12 @@ COMMAND_HANDLERS: dict[str, CommandHandler] = {
     "home_going": home_going.home_going_command,
     "close_stay": close_stay.close_command,
     "hospital_waits": waits.waits_command,
+    # issue 15: calling the meeting, answers and underlag
+    "meeting_call": calling.call_command,
+    "meeting_call_status": calling.status_command,
+    "underlag": underlag.underlag_command,
+    "call_coming": underlag.coming_command,
+    "call_not_coming": underlag.not_coming_command,
 }
 
 ACTION_HANDLERS: dict[str, ActionHandler] = {
@@ -60,6 +67,14 @@ ACTION_HANDLERS: dict[str, ActionHandler] = {
     "close_stay": close_stay.close_action,
     "wait_new": waits.wait_new_action,
     "wait_close": waits.wait_close_action,
+    # issue 15: the stay card's and nudge's "Kalla till möte", the status card, the invitation
+    "call_start": calling.call_action,
+    "call_change": calling.change_action,
+    "call_cancel": calling.cancel_action,
+    "call_show": calling.show_action,
+    "call_answer": underlag.answer_action,
+    "call_underlag": underlag.underlag_action,
+    "underlag_save": underlag.save_action,
 }
 
 # Action.Execute verbs (invoke ``adaptiveCard/action``): each returns the refreshed card, or None
@@ -67,6 +82,7 @@ ACTION_HANDLERS: dict[str, ActionHandler] = {
 InvokeHandler = Callable[[Turn, Mapping[str, Any]], Awaitable[dict[str, Any] | None]]
 INVOKE_HANDLERS: dict[str, InvokeHandler] = {
     stay_cards.READINESS_VERB: stay_cards.readiness_card,
+    calling.STATUS_VERB: calling.status_invoke,
 }
 
 
@@ -78,6 +94,7 @@ def build_dialog_set(conversation_state: ConversationState) -> DialogSet:
     dialogs.add(home_going.HomeGoingDialog())
     dialogs.add(close_stay.CloseStayDialog())
     dialogs.add(waits.RegisterWaitDialog())
+    dialogs.add(calling.CallMeetingDialog())
     return dialogs
 
 

@@ -21,6 +21,7 @@ class StepSummary:
     status: str  # done, skipped or open
     covered: Sequence[str]
     note: str | None
+    underlag_note: str | None = None  # issue 15: what the step's profession wrote before
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class MeetingSummary:
     decision_facts: Sequence[tuple[str, str]]
     coordinator_informed: bool
     checklist_created: bool
+    underlag_roles: Sequence[str] = ()  # issue 15: whose underlag the meeting had, by role
 
 
 def render_meeting_summary(renderer: Renderer, summary: MeetingSummary) -> str:

@@ -233,6 +233,77 @@ class FollowUpMeeting(SQLModel, table=True):
     held_at: datetime | None = None
 
 
+class CallStatus(StrEnum):
+    CALLED = "called"
+    CANCELLED = "cancelled"
+    HELD = "held"
+
+
+class CallAnswer(StrEnum):
+    COMING = "coming"
+    NOT_COMING = "not_coming"
+
+
+class MeetingForm(StrEnum):
+    ON_SITE = "on_site"
+    TEAMS = "teams"
+    PHONE = "phone"
+
+
+class MeetingCall(SQLModel, table=True):
+    """A called follow-up meeting (kallelse): when, how, and whether it still stands.
+
+    ``version`` grows with every change, so each update reaches each participant once."""
+
+    __tablename__ = "meeting_call"
+    __table_args__ = (Index("ix_meeting_call_status_date", "status", "meeting_date"),)
+    id: int | None = Field(default=None, primary_key=True)
+    stay_id: int = Field(foreign_key="stay.id", index=True)
+    called_by_id: int = Field(foreign_key="staff.id")
+    meeting_date: date
+    meeting_time: time
+    form: str = Field(max_length=16)
+    place: str | None = Field(default=None, max_length=300)
+    status: str = Field(default=CallStatus.CALLED, max_length=16)
+    version: int = 1
+    without_licensed: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class MeetingCallParticipant(SQLModel, table=True):
+    """A staff member called to a meeting, and their answer; ``active`` False once removed."""
+
+    __tablename__ = "meeting_call_participant"
+    __table_args__ = (UniqueConstraint("call_id", "staff_id", name="uq_call_participant"),)
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: int = Field(foreign_key="meeting_call.id", index=True)
+    staff_id: int = Field(foreign_key="staff.id")
+    role: str = Field(max_length=32)
+    active: bool = True
+    answer: str | None = Field(default=None, max_length=16)
+    reason: str | None = Field(default=None, max_length=200)
+    answered_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MeetingUnderlag(SQLModel, table=True):
+    """One profession's input to its agenda step before the meeting (underlag)."""
+
+    __tablename__ = "meeting_underlag"
+    __table_args__ = (UniqueConstraint("call_id", "step_id", name="uq_underlag_call_step"),)
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: int = Field(foreign_key="meeting_call.id", index=True)
+    stay_id: int = Field(foreign_key="stay.id")
+    step_id: str = Field(max_length=32)
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    note: str | None = Field(default=None, max_length=500)
+    author_id: int = Field(foreign_key="staff.id")
+    author_role: str = Field(max_length=32)
+    on_behalf: bool = False
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class ReadinessItem(SQLModel, table=True):
     __tablename__ = "readiness_item"
     __table_args__ = (
@@ -347,6 +418,8 @@ class RuleEvaluation(SQLModel, table=True):
 __all__ = [
     "AuditEvent",
     "BotStateItem",
+    "CallAnswer",
+    "CallStatus",
     "CloseReason",
     "ConversationKind",
     "ConversationRef",
@@ -355,7 +428,11 @@ __all__ = [
     "FollowUpMeeting",
     "HospitalWait",
     "InboundActivity",
+    "MeetingCall",
+    "MeetingCallParticipant",
+    "MeetingForm",
     "MeetingStatus",
+    "MeetingUnderlag",
     "OutboxMessage",
     "OutboxStatus",
     "ReadinessItem",

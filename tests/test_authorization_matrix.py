@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
@@ -26,7 +26,16 @@ from dialogs.router import ACTION_HANDLERS, INVOKE_HANDLERS
 from notifications.digest import DigestSettings, queue_weekly_digests
 from notifications.render import Renderer
 from storage.db import transaction
-from storage.models import AuditEvent, FollowUpMeeting, HospitalWait, OutboxMessage, Role
+from storage.models import (
+    AuditEvent,
+    FollowUpMeeting,
+    HospitalWait,
+    MeetingCall,
+    OutboxMessage,
+    Role,
+)
+from storage.repos.meeting_calls import MeetingCallRepository
+from storage.repos.staff import StaffRepository
 from storage.repos.units import UnitRepository
 from storage.repos.waits import WaitRepository
 from tests.channel import TeamsChannel, TeamsUser
@@ -56,6 +65,7 @@ HL, SSK, REHAB, USK, KOORD, BSM, CHEF, ADMIN = ROLES
 READERS = {HL, SSK, REHAB, USK, KOORD, BSM}
 WAITERS = {HL, BSM}
 EVERY = set(ROLES)
+CALLED = {HL, SSK, REHAB, USK}  # issue 15: called to a meeting, answer it, give underlag
 
 # entry -> (roles allowed on their own unit, whether the entry names a unit's stay/meeting/wait).
 # Naming another unit's is refused for every role.
@@ -85,6 +95,20 @@ MATRIX: dict[str, tuple[set[str], bool]] = {
     "action:wait_new": (WAITERS, False),
     "action:wait_close": (WAITERS, True),
     "invoke:readiness_set": ({SSK}, True),
+    # issue 15: calling the meeting, answers and underlag
+    "command:meeting_call": ({HL}, True),
+    "command:meeting_call_status": ({HL}, True),
+    "command:underlag": (CALLED, True),
+    "command:call_coming": (CALLED, True),
+    "command:call_not_coming": (CALLED, True),
+    "action:call_start": ({HL}, True),
+    "action:call_change": ({HL}, True),
+    "action:call_show": ({HL}, True),
+    "action:call_answer": (CALLED, True),
+    "action:call_underlag": (CALLED, True),
+    "action:underlag_save": (CALLED, True),
+    "action:call_cancel": ({HL}, True),
+    "invoke:call_status": ({HL}, True),
 }
 
 # What a refusal says: the fixed beginning of each refusal message of the catalogue.
@@ -100,7 +124,10 @@ REFUSAL_KEYS = (
     "unit_not_found",
     "readiness_not_yours",
 )
-FACT_TABLES = ("stay", "followup_meeting", "readiness_item", "hospital_wait", "outbox_message")
+FACT_TABLES = (
+    "stay", "followup_meeting", "readiness_item", "hospital_wait", "outbox_message",
+    "meeting_call", "meeting_call_participant", "meeting_underlag",
+)  # fmt: skip
 
 
 def test_the_matrix_names_every_command_action_and_invoke() -> None:
@@ -197,6 +224,27 @@ async def _invoke(channel: TeamsChannel, user: TeamsUser, unit: str, world: Worl
     return [value if isinstance(value, str) else card_texts(value)]
 
 
+async def _call_status(
+    channel: TeamsChannel, user: TeamsUser, unit: str, world: World
+) -> list[str]:
+    activity = channel.activity(
+        user,
+        type_="invoke",
+        name="adaptiveCard/action",
+        value={
+            "action": {
+                "type": "Action.Execute",
+                "verb": "call_status",
+                "data": {"call_id": world.ids[unit]["call"]},
+            }
+        },
+    )
+    response = await channel.post(activity)
+    assert response.status == 200
+    value = (await response.json())["value"]
+    return [value if isinstance(value, str) else card_texts(value)]
+
+
 READY = {"kind": "medication", "status": "ready"}
 PROBES: dict[str, Probe] = {
     "command:help": _command("hjälp"),
@@ -224,6 +272,19 @@ PROBES: dict[str, Probe] = {
     "action:wait_new": _action("wait_new"),
     "action:wait_close": _action("wait_close", "wait", outcome="other"),
     "invoke:readiness_set": _invoke,
+    "command:meeting_call": _command("kalla {code}"),
+    "command:meeting_call_status": _command("kallelse {code}"),
+    "command:underlag": _command("underlag {code}"),
+    "command:call_coming": _command("kommer {code}"),
+    "command:call_not_coming": _command("kan inte {code} kurs"),
+    "action:call_start": _action("call_start", "stay"),
+    "action:call_change": _action("call_change", "call"),
+    "action:call_show": _action("call_show", "call"),
+    "action:call_answer": _action("call_answer", "call", answer="coming"),
+    "action:call_underlag": _action("call_underlag", "call"),
+    "action:underlag_save": _action("underlag_save", "call", step_id="health_nurse"),
+    "action:call_cancel": _action("call_cancel", "call"),
+    "invoke:call_status": _call_status,
 }
 # Takeover before the step button: afterwards the handläggare owns the meeting the step resumes.
 ORDER = (
@@ -234,6 +295,10 @@ ORDER = (
     "action:meeting_takeover", "action:meeting", "action:readiness_set", "action:mark_ready",
     "invoke:readiness_set", "command:home_going", "action:home_going", "command:close_stay",
     "action:close_stay", "action:wait_close",
+    "command:meeting_call", "action:call_start", "command:meeting_call_status", "action:call_show",
+    "invoke:call_status", "action:call_change", "command:call_coming", "command:call_not_coming",
+    "action:call_answer", "command:underlag", "action:call_underlag", "action:underlag_save",
+    "action:call_cancel",
 )  # fmt: skip
 
 
@@ -295,8 +360,29 @@ async def _seed_world(
                 )
             )
             assert meeting.id is not None and wait.id is not None
-            ids[unit] = {"stay": stay_id, "meeting": meeting.id, "wait": wait.id}
+            call = await _called_meeting(session, stay_id, unit)
+            ids[unit] = {"stay": stay_id, "meeting": meeting.id, "wait": wait.id, "call": call}
     return World(ids)
+
+
+async def _called_meeting(session: AsyncSession, stay_id: int, unit: str) -> int:
+    """A meeting the unit's handläggare called, the nurse of the matrix among those called."""
+    leader = await StaffRepository(session).by_email((GRETA if unit == OWN else HENRIK)[0])
+    nurse = await StaffRepository(session).by_email(ROLE_PEOPLE[SSK][0])
+    assert leader is not None and leader.id is not None and nurse is not None
+    repo = MeetingCallRepository(session)
+    call = await repo.save(
+        MeetingCall(
+            stay_id=stay_id,
+            called_by_id=leader.id,
+            meeting_date=date(2026, 11, 24),
+            meeting_time=time(10, 0),
+            form="on_site",
+        )
+    )
+    assert call.id is not None and nurse.id is not None
+    await repo.set_participants(call.id, [(nurse.id, SSK)])
+    return call.id
 
 
 def _is_refusal(reply: str, refusals: list[str]) -> bool:

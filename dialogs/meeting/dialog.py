@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botbuilder.core import MessageFactory, TurnContext
@@ -26,7 +26,7 @@ from botbuilder.dialogs import (
 from botbuilder.schema import Activity, TextFormatTypes
 
 from dialogs.commands import TEAM, match_command
-from dialogs.meeting import service
+from dialogs.meeting import calls, service
 from dialogs.meeting.agenda import Agenda, AgendaStep, StepKind, default_agenda
 from dialogs.meeting.decision import (
     FIELDS,
@@ -149,6 +149,7 @@ async def _open_for_stay(turn: Turn, stay: Stay | None, code: str) -> None:
     total = default_agenda().total
     if meeting is None:
         meeting = await service.start_meeting(turn.session, stay, turn.profile, turn.clock.now())
+        await _with_called_participants(turn, meeting, stay)
         await _audit(turn, "meeting.start", meeting)
         await turn.say("meeting_started", code=stay.case_code)
         if stay.followup_held_on is not None:
@@ -161,6 +162,15 @@ async def _open_for_stay(turn: Turn, stay: Stay | None, code: str) -> None:
             "meeting_resumed", code=stay.case_code, step=meeting.current_step, total=total
         )
     await _begin(turn, meeting)
+
+
+async def _with_called_participants(turn: Turn, meeting: FollowUpMeeting, stay: Stay) -> None:
+    """Step 1 starts with the professions who said they come (issue 15)."""
+    prepared = await calls.prepared_for(turn.session, turn.renderer, stay)
+    if prepared.coming_roles:
+        present = {*meeting.participants, *prepared.coming_roles}
+        meeting.participants = [p for p in default_agenda().participant_ids() if p in present]
+        await service.save(turn.session, meeting)
 
 
 async def _take_over_stay(turn: Turn, stay: Stay | None, code: str) -> None:
@@ -322,14 +332,16 @@ class MeetingTurn:
     agenda: Agenda
     meeting: FollowUpMeeting
     stay: Stay
+    prepared: calls.Prepared = field(default_factory=calls.Prepared)
 
     @property
     def step(self) -> AgendaStep:
         return self.agenda.step(self.meeting.current_step)
 
     def view(self) -> MeetingView:
+        today = local_today(self.turn.clock)
         return MeetingView(
-            self.turn.renderer, self.agenda, self.meeting, self.stay, local_today(self.turn.clock)
+            self.turn.renderer, self.agenda, self.meeting, self.stay, today, self.prepared
         )
 
     def text(self, key: str, **values: Any) -> str:
@@ -396,7 +408,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             return
         stay = await service.stay_by_id(turn.session, meeting.stay_id)
         if stay is not None and meeting.owner_id == turn.profile.id:
-            await self._prompt(MeetingTurn(turn, self.agenda, meeting, stay))
+            prepared = await calls.prepared_for(turn.session, turn.renderer, stay)
+            await self._prompt(MeetingTurn(turn, self.agenda, meeting, stay, prepared))
 
     # --- loading and prompting ---
 
@@ -415,7 +428,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             name = await _staff_name(turn, meeting.owner_id)
             await turn.say("meeting_lost_to_other", name=name, code=stay.case_code)
             return None
-        return MeetingTurn(turn, self.agenda, meeting, stay)
+        prepared = await calls.prepared_for(turn.session, turn.renderer, stay)
+        return MeetingTurn(turn, self.agenda, meeting, stay, prepared)
 
     async def _prompt(
         self, current: MeetingTurn, submitted: Mapping[str, Any] | None = None
@@ -770,6 +784,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         held = await service.hold_meeting(
             turn.session, meeting, stay, turn.clock.now(), local_today(turn.clock)
         )
+        await calls.mark_held(turn.session, stay)
         await current.audit("meeting.held", kind=final["kind"], notices=held.notices_queued)
         home_going = final["kind"] == DecisionKind.HOME_GOING
         await current.say(*self._held_lines(current, held, home_going))

@@ -7,11 +7,12 @@ catalogue and the templates, never from here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from typing import Any
 
 from dialogs.meeting.agenda import BOT_LEADS, Agenda, AgendaStep, StepKind
+from dialogs.meeting.calls import Prepared, role_for_step
 from dialogs.meeting.decision import FIELDS, OPTIONAL, TEXT_LIMITS, TRANSPORTS, YES_NO_FIELDS
 from dialogs.meeting.service import STEP_OPEN, decision_part, step_record
 from notifications.formatting import format_date
@@ -32,6 +33,7 @@ class MeetingView:
     meeting: FollowUpMeeting
     stay: Stay
     today: date
+    prepared: Prepared = field(default_factory=Prepared)  # issue 15: who comes, underlag
 
     @property
     def step(self) -> AgendaStep:
@@ -59,7 +61,10 @@ def step_card(view: MeetingView, coordinators: Sequence[Staff] = ()) -> dict[str
     """The values ``meeting_step.json.j2`` is rendered with, for the meeting's current step."""
     step, meeting = view.step, view.meeting
     record = step_record(meeting, step)
-    covered = set(record.get("covered") or [])
+    underlag = view.prepared.underlag.get(step.id)
+    # Until the step is gone through, the topics its profession marked are ticked.
+    marked = record.get("covered") if "covered" in record or underlag is None else underlag.topics
+    covered = set(marked or [])
     last = step.kind is StepKind.COORDINATOR
     return {
         "meeting_id": meeting.id,
@@ -72,6 +77,8 @@ def step_card(view: MeetingView, coordinators: Sequence[Staff] = ()) -> dict[str
         "guidance": step.guidance,
         "facts": _stay_facts(view) if step.show_stay else [],
         "participants": _participants(view) if step.kind is StepKind.PARTICIPANTS else None,
+        "coming": _coming(view) if step.kind is StepKind.PARTICIPANTS else None,
+        "underlag": _underlag_lines(view, step),
         "topics": [
             {"id": t.id, "text": t.text, "value": "true" if t.id in covered else "false"}
             for t in step.topics
@@ -94,6 +101,30 @@ def step_card(view: MeetingView, coordinators: Sequence[Staff] = ()) -> dict[str
             guidance=step.guidance,
         ),
     }
+
+
+def _coming(view: MeetingView) -> str | None:
+    names = ", ".join(view.prepared.coming)
+    return view.text("meeting_call_coming", names=names) if names else None
+
+
+def _underlag_lines(view: MeetingView, step: AgendaStep) -> list[str]:
+    """The step's underlag: by whom (role, name) and when, and the note."""
+    underlag = view.prepared.underlag.get(step.id)
+    if underlag is None:
+        return []
+    lines = [
+        view.text(
+            "meeting_underlag_from",
+            role=view.renderer.role_name(underlag.role).lower(),
+            name=underlag.author_name,
+            at=underlag.at_text,
+            on_behalf=underlag.on_behalf,
+        )
+    ]
+    if underlag.note:
+        lines.append(view.text("meeting_underlag_note", note=underlag.note))
+    return lines
 
 
 def _hint_key(step: AgendaStep) -> str:
@@ -294,11 +325,19 @@ def meeting_summary(
         decision_facts=decision_facts(view, final["kind"], final["values"]),
         coordinator_informed=coordinator_informed,
         checklist_created=checklist_created,
+        underlag_roles=_underlag_roles(view),
     )
+
+
+def _underlag_roles(view: MeetingView) -> list[str]:
+    """Whose underlag the meeting had, by role and in agenda order (never by name)."""
+    roles = [role_for_step(s.id) for s in view.agenda.steps if s.id in view.prepared.underlag]
+    return [view.renderer.role_name(role).lower() for role in roles if role]
 
 
 def _step_summary(view: MeetingView, step: AgendaStep) -> StepSummary:
     record = step_record(view.meeting, step)
+    underlag = view.prepared.underlag.get(step.id)
     covered = set(record.get("covered") or [])
     return StepSummary(
         number=step.number,
@@ -306,4 +345,5 @@ def _step_summary(view: MeetingView, step: AgendaStep) -> StepSummary:
         status=str(record.get("status") or STEP_OPEN),
         covered=[t.text for t in step.topics if t.id in covered],
         note=record.get("note"),
+        underlag_note=underlag.note if underlag else None,
     )
