@@ -23,6 +23,7 @@ from bot.settings import Settings
 from bot.state_storage import SqlStorage, TurnConversationState
 from dialogs.router import build_dialog_set
 from notifications.digest import digest_source
+from notifications.meeting_calls import meeting_call_reminders
 from notifications.render import Renderer
 from notifications.tick import Notifier
 from storage import db
@@ -81,7 +82,10 @@ def create_app(
     app[RENDERER] = renderer
     app[CLOCK] = clock
     digest = digest_source(digest_settings(settings), renderer)  # issue 6: the weekly digest
-    notifier = build_notifier(sessions, renderer, adapter, settings.app_id, clock, [digest])
+    reminders = meeting_call_reminders(renderer)  # issue 15: the day before a called meeting
+    notifier = build_notifier(
+        sessions, renderer, adapter, settings.app_id, clock, [digest, reminders]
+    )
     app[NOTIFIER] = notifier
     app[SCHEDULER] = build_scheduler(notifier, clock, settings.tick_seconds)
     app.cleanup_ctx.append(_database(migrate))

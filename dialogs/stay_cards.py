@@ -182,6 +182,9 @@ def _stay_buttons(turn: Turn, stay: Stay, active: bool) -> list[dict[str, Any]]:
         buttons.insert(
             0, {"title": r.text("stay_button_meeting"), "data": {"action": "meeting_start", **data}}
         )
+        if stay.followup_held_on is None:  # issue 15: call the team to the meeting
+            call = {"title": r.text("stay_button_call"), "data": {"action": "call_start", **data}}
+            buttons.insert(1, call)
         buttons.append(
             {"title": r.text("stay_button_home_going"), "data": {"action": "home_going", **data}}
         )

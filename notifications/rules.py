@@ -229,7 +229,12 @@ def followup_nudges(stay: StayFacts, facts: Facts, now: datetime) -> list[Nudge]
         "deadline": deadline.isoformat(),
         "deadline_text": format_date(deadline),
     }
-    base = _stay_payload(stay) | timing | {"arrival_text": format_date(stay.arrival_date)}
+    base = (
+        _stay_payload(stay)
+        | timing
+        | {"arrival_text": format_date(stay.arrival_date)}
+        | _booking(stay, deadline)
+    )
     owners = _unique(facts.people(stay, Role.HANDLAGGARE))
     nudges = [
         _nudge(stay, stage, person, "nudge_followup", base | {"audience": "owner"})
@@ -243,6 +248,17 @@ def followup_nudges(stay: StayFacts, facts: Facts, now: datetime) -> list[Nudge]
             if person not in owners
         ]
     return nudges
+
+
+def _booking(stay: StayFacts, deadline: date) -> dict[str, Any]:
+    """A meeting called on or before the deadline replaces "call in time" (issue 15); one
+    called after it is no booking the deadline can count on, so the nudge stays as it was."""
+    if stay.booked_date is None or stay.booked_time is None or stay.booked_date > deadline:
+        return {"booked_date_text": None, "booked_time": None}
+    return {
+        "booked_date_text": format_date(stay.booked_date),
+        "booked_time": format_time(stay.booked_time),
+    }
 
 
 # --- rows 5-6: discharge readiness before home-going ----------------------------------------

@@ -48,6 +48,7 @@ from storage.repos.activities import DEDUP_WINDOW, InboundActivityRepository
 from storage.repos.delivery import DeliveryRepository, PendingNudge
 from storage.repos.fact_changes import ChangedFacts, FactChangeRepository
 from storage.repos.facts import FactsRepository, StayFacts, StayScope, chunks
+from storage.repos.meeting_calls import MeetingCallRepository
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +154,19 @@ async def _stays_in_windows(
         stay = stays.get(stay_id)
         if stay is not None:
             stays[stay_id] = replace(stay, items=items)
+    return await _with_bookings(repo.session, stays)
+
+
+async def _with_bookings(
+    session: AsyncSession, stays: dict[int, StayFacts]
+) -> dict[int, StayFacts]:
+    """The called meetings of the stays whose follow-up is still to be held (issue 15)."""
+    open_ids = [key for key, stay in stays.items() if stay.followup_held_on is None]
+    calls = await MeetingCallRepository(session).called_for_stays(open_ids)
+    for stay_id, call in calls.items():
+        stays[stay_id] = replace(
+            stays[stay_id], booked_date=call.meeting_date, booked_time=call.meeting_time
+        )
     return stays
 
 

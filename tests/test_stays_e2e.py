@@ -318,7 +318,13 @@ async def test_stay_card_shows_timeline_decision_checklist_and_buttons(
     ):
         assert expected in text, expected
     titles = [action["title"] for action in card["actions"]]
-    assert titles == ["Starta uppföljning", "Checklista", "Hemgång", "Avsluta vistelsen"]
+    assert titles == [
+        "Starta uppföljning",
+        "Kalla till möte",
+        "Checklista",
+        "Hemgång",
+        "Avsluta vistelsen",
+    ]
     assert {a["data"]["stay_id"] for a in card["actions"]} == {stay_id}
 
     nurse_card = last_card(await channel.say(sara, "vistelse ÄNG-042"))

@@ -67,6 +67,9 @@ class StayFacts:
     unit_name: str | None = None
     handlaggare_name: str | None = None
     items: tuple[ItemFact, ...] = field(default=())
+    # issue 15: the called meeting, when one stands (the follow-up nudges name it)
+    booked_date: date | None = None
+    booked_time: time | None = None
 
 
 _STAY_COLUMNS = tuple(
