@@ -26,6 +26,7 @@ from notifications.digest import digest_source
 from notifications.meeting_calls import meeting_call_reminders
 from notifications.render import Renderer
 from notifications.tick import Notifier
+from notifications.wake import DeliveryWaker
 from storage import db
 from storage.domain.clock import Clock, SystemClock
 
@@ -41,6 +42,7 @@ RENDERER = web.AppKey("renderer", Renderer)
 CLOCK = web.AppKey("clock", Clock)
 NOTIFIER = web.AppKey("notifier", Notifier)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
+WAKER = web.AppKey("waker", DeliveryWaker)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -62,6 +64,12 @@ def create_app(
     authentication = build_authentication(settings, **(auth_overrides or {}))
     adapter = build_adapter(authentication)
     conversation_state = TurnConversationState(SqlStorage(sessions))
+    digest = digest_source(digest_settings(settings), renderer)  # issue 6: the weekly digest
+    reminders = meeting_call_reminders(renderer)  # issue 15: the day before a called meeting
+    notifier = build_notifier(
+        sessions, renderer, adapter, settings.app_id, clock, [digest, reminders]
+    )
+    waker = DeliveryWaker(notifier.dispatcher, clock)  # issue 15: told means told, at once
     bot = KorttidBot(
         BotDeps(
             sessions=sessions,
@@ -71,6 +79,7 @@ def create_app(
             clock=clock,
             admin_contact=settings.admin_contact,
             payment_policy=settings.payment_policy(),
+            outbox_queued=waker.wake if settings.deliver_at_once else None,
         )
     )
     app[SETTINGS] = settings
@@ -81,14 +90,12 @@ def create_app(
     app[BOT] = bot
     app[RENDERER] = renderer
     app[CLOCK] = clock
-    digest = digest_source(digest_settings(settings), renderer)  # issue 6: the weekly digest
-    reminders = meeting_call_reminders(renderer)  # issue 15: the day before a called meeting
-    notifier = build_notifier(
-        sessions, renderer, adapter, settings.app_id, clock, [digest, reminders]
-    )
     app[NOTIFIER] = notifier
+    app[WAKER] = waker
     app[SCHEDULER] = build_scheduler(notifier, clock, settings.tick_seconds)
     app.cleanup_ctx.append(_database(migrate))
+    if settings.deliver_at_once:
+        app.cleanup_ctx.append(_waker)  # after the database: stops before it
     app.cleanup_ctx.append(_scheduler)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
@@ -107,6 +114,13 @@ def _database(
         await app[ENGINE].dispose()
 
     return context
+
+
+async def _waker(app: web.Application) -> AsyncIterator[None]:
+    """Delivers what a turn queued right after its commit; stops before the database."""
+    app[WAKER].start()
+    yield
+    await app[WAKER].stop()
 
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:

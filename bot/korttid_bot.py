@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +22,7 @@ from dialogs.commands import PERSONAL, TEAM
 from dialogs.router import route_invoke, route_message
 from dialogs.turn import TURN_KEY, Turn
 from dialogs.waits import PAYMENT_POLICY_KEY
+from notifications.outbox import queued_in
 from notifications.render import Renderer
 from storage.domain.clock import Clock
 from storage.domain.payment import PaymentPolicy
@@ -57,6 +58,8 @@ class BotDeps:
     clock: Clock
     admin_contact: str
     payment_policy: PaymentPolicy = field(default_factory=PaymentPolicy)  # issue 4: waits
+    # issue 15: called once a turn that queued outbox rows has committed (delivery at once)
+    outbox_queued: Callable[[], None] | None = None
 
 
 class KorttidBot:
@@ -94,6 +97,8 @@ class KorttidBot:
             # A caller that asked for expectReplies gets them in the HTTP answer instead.
             if replies and context.activity.delivery_mode != DeliveryModes.expect_replies:
                 await self._send_saved_replies(context, list(replies))
+        if queued_in(session) and self.deps.outbox_queued is not None:
+            self.deps.outbox_queued()  # committed: what the turn queued can go now
 
     async def _send_saved_replies(self, context: TurnContext, replies: list[Activity]) -> None:
         """The turn is saved: a reply that cannot be sent now must not end in the apology, which

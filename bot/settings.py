@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     tick_seconds: int = Field(
         default=60, ge=5, validation_alias=AliasChoices("KORTTID_TICK_SECONDS", "tick_seconds")
     )
+    deliver_at_once: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("KORTTID_DELIVER_AT_ONCE", "deliver_at_once"),
+        description="a turn that queued messages delivers them at once, not at the next tick",
+    )
     scheduler_enabled: bool = Field(
         default=True, validation_alias=AliasChoices("KORTTID_SCHEDULER", "scheduler_enabled")
     )

@@ -11,6 +11,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.models import OutboxMessage, OutboxStatus, utcnow
 from storage.repos.outbox import OutboxRepository
 
+# Set on a session that queued rows, so the turn that commits it can wake delivery at once.
+QUEUED = "korttid.outbox_queued"
+
+
+def queued_in(session: AsyncSession) -> bool:
+    """Whether rows were queued in this session (the flag is cleared by asking)."""
+    return bool(session.info.pop(QUEUED, False))
+
 
 def outbox_key(*parts: object) -> str:
     """The unique key of one fact to one recipient: (stay, kind, due date, recipient, ...)."""
@@ -34,7 +42,10 @@ class OutboxFields(TypedDict, total=False):
 async def enqueue(session: AsyncSession, **fields: Unpack[OutboxFields]) -> bool:
     """Queue a card for delivery; a key already queued is left alone. True when queued now."""
     message = OutboxMessage(**outbox_row(**fields))
-    return await OutboxRepository(session).add_once(message)
+    added = await OutboxRepository(session).add_once(message)
+    if added:
+        session.info[QUEUED] = True
+    return added
 
 
 def outbox_row(**fields: Unpack[OutboxFields]) -> dict[str, Any]:
@@ -60,4 +71,7 @@ async def enqueue_many(session: AsyncSession, rows: Sequence[Mapping[str, Any]])
 
     Returns how many were queued now. Same guarantee as ``enqueue``: once per key.
     """
-    return await OutboxRepository(session).add_many_once(rows)
+    added = await OutboxRepository(session).add_many_once(rows)
+    if added:
+        session.info[QUEUED] = True
+    return added
