@@ -45,9 +45,9 @@ def user(channel: TeamsChannel, row: tuple[str, str, str, str]) -> TeamsUser:
 
 async def arrives(channel: TeamsChannel, person: TeamsUser, count: int) -> list[dict[str, Any]]:
     """The person's cards once there are ``count``, waiting at most ``PROMPTLY_S``."""
-    loop = asyncio.get_running_loop()
-    until = loop.time() + PROMPTLY_S
-    while len(channel.connector.cards(person.conversation_id)) < count and loop.time() < until:
+    for _ in range(int(PROMPTLY_S / 0.02)):
+        if len(channel.connector.cards(person.conversation_id)) >= count:
+            break
         await asyncio.sleep(0.02)
     return channel.connector.cards(person.conversation_id)
 
