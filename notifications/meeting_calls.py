@@ -122,7 +122,8 @@ async def _reminders_for(
     authors = {row.author_id for row in await repo.underlag(call.id)}
     staff = StaffRepository(session)
     called = [await _called_line(renderer, staff, p.staff_id, p.role) for p in participants]
-    payload = {**call_payload(renderer, call, stay, called), "kind": "reminder"}
+    base = call_payload(renderer, call, stay, called)
+    payload = {**base, "kind": "reminder", "changes": [], "own_step": None}
 
     def nudge(kind: str, recipient: int, template: str, values: dict[str, Any]) -> Nudge:
         assert stay is not None and stay.id is not None

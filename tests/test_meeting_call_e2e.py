@@ -154,8 +154,21 @@ async def test_call_answer_underlag_and_meeting(
     assert "Såret läker, byte varannan dag." in card_texts(card)
     card = one_card(await channel.submit(anna, press(card, "Nästa")))
     assert "Rullator utprovad." in card_texts(card)
+    # Held: the summary for the case system names whose underlag it had, by role only.
+    for _ in range(4):
+        await channel.say(anna, "nästa")
+    for answer in ("hemgång", "3 dec", "9.30", "färdtjänst", "ja", "Hemtjänst Centrum"):
+        await channel.say(anna, answer)
+    for answer in ("010-123 45 67", "nej", "nej", "nästa"):
+        await channel.say(anna, answer)
+    summary = "\n".join(texts_in(await channel.say(anna, "nästa")))
+    assert "Underlag före mötet från: sjuksköterska, fysioterapeut/arbetsterapeut" in summary
+    assert "Underlag: Rullator utprovad." in summary
+    assert "Sara" not in summary and "Rut" not in summary
+    replies = await channel.submit(sara, press(invitation, "Jag kommer"))
+    assert "redan hållet" in texts_in(replies)[0]
     actions = await audit_actions(sessions)
-    assert "meeting.start" in actions
+    assert "meeting.held" in actions
 
 
 def _walk(node: Any) -> Any:
