@@ -35,7 +35,7 @@ class Stack:
 
 @pytest.fixture
 def two_playgrounds(tmp_path: Path) -> Iterator[Stack]:
-    """``korttid serve`` on demo data, and a playground for the handläggare and one for the nurse."""
+    """``korttid serve`` on demo data; a playground for the handläggare and one for the nurse."""
     assert PLAYGROUND.exists(), "Agents Playground missing: run `make test` (npm ci)"
     database = tmp_path / "demo.db"
     env = {
