@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import FollowUpMeeting, OutboxMessage, Stay
 from storage.repos.audit import AuditRepository
+from storage.repos.meeting_calls import MeetingCallRepository
 from storage.repos.retention import RetentionRepository
 
 STAY_TEXT_FIELDS = (
@@ -32,7 +33,7 @@ STAY_TEXT_FIELDS = (
 )
 # Keys under which typed text sits in meeting decisions and outbox payloads.
 TEXT_KEYS = frozenset(
-    {"text", "reason", "provider_name", "provider_contact", "note", "goal", "room"}
+    {"text", "reason", "provider_name", "provider_contact", "note", "goal", "room", "place"}
 )
 PURGED_GOAL = ""  # the column is required; an empty goal reads as "removed"
 _PERIOD = re.compile(r"^\s*(\d{1,3})\s*(m|mån|månader|y|år)?\s*$", re.IGNORECASE)
@@ -78,6 +79,7 @@ async def purge_closed_stay_notes(
     stay_ids = [stay.id for stay in stays if stay.id is not None]
     meetings = [m for m in await repo.meetings_of(stay_ids) if _purge_meeting(m)]
     messages = [m for m in await repo.finished_outbox_of(stay_ids) if _purge_payload(m)]
+    await MeetingCallRepository(session).forget_text(stay_ids)  # issue 15: calls, underlag
     touched_stays = {m.stay_id for m in meetings} | {m.stay_id for m in messages}
     purged = [stay for stay in stays if _purge_stay(stay) or stay.id in touched_stays]
     await repo.save([*purged, *meetings, *messages])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
+from sqlalchemy import update
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -137,3 +138,23 @@ class MeetingCallRepository:
         flag_modified(row, "topics")
         await self.session.flush()
         return row
+
+    async def forget_text(self, stay_ids: Iterable[int]) -> int:
+        """Retention: the free text of these stays' calls (place, reasons, underlag notes)."""
+        wanted = list(stay_ids)
+        if not wanted:
+            return 0
+        calls = select(MeetingCall.id).where(col(MeetingCall.stay_id).in_(wanted))
+        changed = 0
+        for statement in (
+            update(MeetingCall).where(col(MeetingCall.stay_id).in_(wanted)).values(place=None),
+            update(MeetingCallParticipant)
+            .where(col(MeetingCallParticipant.call_id).in_(calls))
+            .values(reason=None),
+            update(MeetingUnderlag)
+            .where(col(MeetingUnderlag.stay_id).in_(wanted))
+            .values(note=None),
+        ):
+            result = await self.session.exec(statement)
+            changed += int(result.rowcount or 0)
+        return changed
