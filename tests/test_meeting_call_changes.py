@@ -195,3 +195,32 @@ async def test_reminders_the_working_day_before_over_a_holiday(
     assert_valid_card(absent)
     assert "Rut Rehab (fysioterapeut/arbetsterapeut): semester" in card_texts(absent)
     assert len(headlines(channel, anna)) == counts["Anna Handläggare"] + 1
+
+
+async def test_the_follow_up_nudge_names_a_booking_on_or_before_the_deadline(
+    channel: TeamsChannel, sessions: Any, app_server: TestServer, clock: FixedClock
+) -> None:
+    anna, *_staff = await world(channel, sessions)
+    await channel.say(anna, "hjälp")
+    # The deadline is Tuesday 24 November; Anna calls the meeting for that very day.
+    await call(channel, anna, "imorgon", "10", "på enheten", "ingen", "1")
+    await app_server.app[NOTIFIER].tick(clock.now())
+    nudge = channel.connector.cards(anna.conversation_id)[-1]
+    assert_valid_card(nudge)
+    text = card_texts(nudge)
+    assert "Mötet är kallat till tisdag 24 november 2026 klockan 10:00." in text
+    assert "Kalla legitimerad personal i tid" not in text
+    assert "Kalla till möte" not in [a["title"] for a in nudge["actions"]]
+
+
+async def test_without_a_booking_the_nudge_asks_to_call_and_offers_the_button(
+    channel: TeamsChannel, sessions: Any, app_server: TestServer, clock: FixedClock
+) -> None:
+    anna, *_staff = await world(channel, sessions)
+    await channel.say(anna, "hjälp")
+    await app_server.app[NOTIFIER].tick(clock.now())
+    nudge = channel.connector.cards(anna.conversation_id)[-1]
+    assert "Kalla legitimerad personal i tid" in card_texts(nudge)
+    button = next(a for a in nudge["actions"] if a["title"] == "Kalla till möte")
+    card = last_card(await channel.submit(anna, button["data"]))
+    assert "Vilken dag hålls mötet?" in card_texts(card)
