@@ -224,3 +224,31 @@ async def test_without_a_booking_the_nudge_asks_to_call_and_offers_the_button(
     button = next(a for a in nudge["actions"] if a["title"] == "Kalla till möte")
     card = last_card(await channel.submit(anna, button["data"]))
     assert "Vilken dag hålls mötet?" in card_texts(card)
+
+
+async def test_retention_removes_the_free_text_of_calls_of_long_closed_stays(
+    channel: TeamsChannel, sessions: Any, app_server: TestServer, clock: FixedClock
+) -> None:
+    from datetime import date
+
+    from dialogs.retention import purge_closed_stay_notes
+    from storage.models import Stay
+
+    anna, sara, rut, _ulla = await world(channel, sessions)
+    await call(channel, anna, "imorgon", "10", "på enheten", "Konferensrummet", "1 2")
+    await channel.say(rut, "kan inte ÄNG-042 på kurs")
+    await channel.say(sara, "underlag ÄNG-042 4: Såret läker.")
+    await app_server.app[NOTIFIER].tick(clock.now())  # the invitations went out
+    async with transaction(sessions) as session:
+        (stay,) = (await session.exec(select(Stay))).all()
+        stay.status, stay.departure_date = "closed", date(2024, 1, 2)
+        session.add(stay)
+    async with transaction(sessions) as session:
+        await purge_closed_stay_notes(session, today=date(2026, 11, 23), months=24, now=clock.now())
+    (saved,) = await rows(sessions, MeetingCall)
+    assert saved.place is None
+    assert [p.reason for p in await rows(sessions, MeetingCallParticipant)] == [None, None]
+    (underlag,) = await rows(sessions, MeetingUnderlag)
+    assert underlag.note is None and underlag.topics == ["wounds"]  # what counts stays
+    payloads = [r.payload for r in await outbox(sessions) if r.kind.startswith("meeting_call")]
+    assert payloads and all(p.get("place") is None for p in payloads if p)
