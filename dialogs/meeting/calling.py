@@ -23,7 +23,7 @@ from dialogs.parsing import InvalidInput, parse_date, parse_time
 from dialogs.stay_cards import decider_or_refuse, stay_for_action, stay_for_code
 from dialogs.turn import Turn
 from notifications.formatting import format_date, format_time
-from notifications.meeting_calls import withdraw_unsent_notices
+from notifications.meeting_calls import is_teams_link, withdraw_unsent_notices
 from storage.domain.calendar import is_working_day
 from storage.domain.clock import local_today
 from storage.models import CallStatus, MeetingCall, MeetingForm, Stay
@@ -43,6 +43,7 @@ FORM_WORDS = {
     "teams": MeetingForm.TEAMS, "teams-möte": MeetingForm.TEAMS, "teamsmöte": MeetingForm.TEAMS,
     "telefon": MeetingForm.PHONE, "telefonmöte": MeetingForm.PHONE, "phone": MeetingForm.PHONE,
 }  # fmt: skip
+_TIME_PREFIX = re.compile(r"^(?:klockan|kl\.?)\s*", re.IGNORECASE)
 _LINKISH = re.compile(r"^(?:https?://|www\.|teams\.)", re.IGNORECASE)
 
 
@@ -200,7 +201,7 @@ async def _parse_date(turn: Turn, text: str, context: Mapping[str, Any]) -> str:
 
 
 async def _parse_time(turn: Turn, text: str, context: Mapping[str, Any]) -> str:
-    return format_time(parse_time(text.removeprefix("kl").removeprefix("klockan").strip()))
+    return format_time(parse_time(_TIME_PREFIX.sub("", text.strip())))
 
 
 async def _parse_form(turn: Turn, text: str, context: Mapping[str, Any]) -> str:
@@ -216,7 +217,7 @@ async def _parse_place(turn: Turn, text: str, context: Mapping[str, Any]) -> str
         return ""
     if len(cleaned) > PLACE_LIMIT:
         raise InvalidInput("call_place_too_long", {"max": PLACE_LIMIT})
-    if _LINKISH.match(cleaned) and not calls.teams_link(cleaned):
+    if _LINKISH.match(cleaned) and not is_teams_link(cleaned):
         raise InvalidInput("call_link_invalid")
     return cleaned
 

@@ -8,7 +8,7 @@ repositories and only flushes; the turn commits.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,7 +20,6 @@ from notifications.meeting_calls import (
     LICENSED_ROLES,
     CallNoticeKind,
     call_payload,
-    is_teams_link,
     queue_call_notice,
 )
 from notifications.render import Renderer
@@ -103,17 +102,8 @@ async def candidates(session: AsyncSession, stay: Stay) -> list[Candidate]:
                 found[member.id] = Candidate(member.id, member.name, role, proposed)
     nurses = [c for c in found.values() if c.role == Role.SJUKSKOTERSKA]
     if not any(c.proposed for c in nurses) and len(nurses) == 1:  # no named nurse: the one
-        found[nurses[0].staff_id] = Candidate(**{**_fields(nurses[0]), "proposed": True})
+        found[nurses[0].staff_id] = replace(nurses[0], proposed=True)
     return sorted(found.values(), key=lambda c: (not c.proposed, STEP_ROLES.index(c.role)))
-
-
-def _fields(candidate: Candidate) -> dict[str, Any]:
-    return {
-        "staff_id": candidate.staff_id,
-        "name": candidate.name,
-        "role": candidate.role,
-        "proposed": candidate.proposed,
-    }
 
 
 def who(renderer: Renderer, name: str, role: str) -> str:
@@ -232,10 +222,6 @@ def _answer_text(renderer: Renderer, person: MeetingCallParticipant) -> str:
 
 def has_licensed(roles: Sequence[str]) -> bool:
     return any(role in LICENSED_ROLES for role in roles)
-
-
-def teams_link(text: str | None) -> bool:
-    return is_teams_link(text)
 
 
 def local_time_text(at: datetime) -> str:
