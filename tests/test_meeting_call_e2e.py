@@ -130,6 +130,10 @@ async def test_call_answer_underlag_and_meeting(
     assert "inte kan komma" in texts_in(replies)[0]
     replies = await channel.say(rut, "underlag ÄNG-042 3 4: Rullator utprovad.")
     assert "steg 4" in texts_in(replies)[0]
+    # The undersköterska first says she cannot, by button with a reason, then that she comes.
+    ulla_invitation = inbox(channel, ulla)[-1]
+    no = press(ulla_invitation, "Skicka: jag kan inte", reason="Ledig den dagen")
+    assert "inte kan komma" in texts_in(await channel.submit(ulla, no))[0]
     replies = await channel.say(ulla, "kommer ÄNG-042")
     assert "anmäld" in texts_in(replies)[0]
     # The nurse changes her underlag.
