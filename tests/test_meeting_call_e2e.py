@@ -104,6 +104,9 @@ async def test_call_answer_underlag_and_meeting(
 
     status = await call_three(channel, anna)
     assert "3 kallade: 0 kommer, 0 kan inte, 0 har lämnat underlag" in card_texts(status)
+    # Teams refreshes it in place whenever Anna's client shows it (Universal Actions).
+    assert status["refresh"]["action"]["verb"] == "call_status"
+    assert status["refresh"]["userIds"] == [anna.member.id]
     await deliver(app_server, clock)
     invitation = inbox(channel, sara)[-1]
     assert_valid_card(invitation)

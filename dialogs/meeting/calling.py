@@ -28,7 +28,6 @@ from storage.domain.calendar import is_working_day
 from storage.domain.clock import local_today
 from storage.models import CallStatus, MeetingCall, MeetingForm, Stay
 from storage.repos.meeting_calls import MeetingCallRepository
-from storage.repos.staff import StaffRepository
 from storage.repos.stays import StayRepository
 
 DIALOG_ID = "meeting_call"
@@ -114,15 +113,17 @@ async def status_invoke(turn: Turn, value: Mapping[str, Any]) -> dict[str, Any] 
 
 
 async def show_status(turn: Turn, call: MeetingCall, stay: Stay) -> None:
-    viewer = await StaffRepository(turn.session).by_id(turn.profile.id)
-    values = await calls.status_card(turn.session, turn.renderer, call, stay, viewer)
-    await turn.show_card(STATUS_TEMPLATE, **values)
+    await turn.show_card(STATUS_TEMPLATE, **await _status_values(turn, call, stay))
 
 
 async def _status_card(turn: Turn, call: MeetingCall, stay: Stay) -> dict[str, Any]:
-    viewer = await StaffRepository(turn.session).by_id(turn.profile.id)
-    values = await calls.status_card(turn.session, turn.renderer, call, stay, viewer)
-    return turn.renderer.card(STATUS_TEMPLATE, **values)
+    return turn.renderer.card(STATUS_TEMPLATE, **await _status_values(turn, call, stay))
+
+
+async def _status_values(turn: Turn, call: MeetingCall, stay: Stay) -> dict[str, Any]:
+    sender = turn.context.activity.from_property
+    viewer = str(sender.id) if sender is not None and sender.id else None
+    return await calls.status_card(turn.session, turn.renderer, call, stay, viewer)
 
 
 async def _call_from(turn: Turn, value: Mapping[str, Any]) -> MeetingCall | None:

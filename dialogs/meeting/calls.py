@@ -169,9 +169,10 @@ def is_late(call: MeetingCall, stay: Stay) -> bool:
 
 
 async def status_card(
-    session: AsyncSession, renderer: Renderer, call: MeetingCall, stay: Stay, viewer: Staff | None
+    session: AsyncSession, renderer: Renderer, call: MeetingCall, stay: Stay, viewer: str | None
 ) -> dict[str, Any]:
-    """Values for ``meeting_call_status.json.j2``."""
+    """Values for ``meeting_call_status.json.j2``; ``viewer`` is the Teams user id whose client
+    refreshes the card in place (Action.Execute) whenever it is shown."""
     repo = MeetingCallRepository(session)
     participants = await repo.participants(_id(call))
     authors = {row.author_id for row in await repo.underlag(_id(call))}
@@ -193,7 +194,7 @@ async def status_card(
     values = call_payload(renderer, call, stay, [])
     return {
         **values,
-        "refresh_user_ids": [viewer.teams_user_id] if viewer and viewer.teams_user_id else [],
+        "refresh_user_ids": [viewer] if viewer else [],
         "status_line": renderer.text(f"call_status_{call.status}")
         if call.status != CallStatus.CALLED
         else None,
