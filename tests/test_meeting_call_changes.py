@@ -107,6 +107,8 @@ async def test_moving_adding_removing_and_cancelling_tell_each_person_once(
     assert actions.count("meeting_call.create") == 1
     assert actions.count("meeting_call.change") == 1
     assert actions.count("meeting_call.cancel") == 1
+    for card in channel.connector.cards():  # invitations, updates, cancellations, status cards
+        assert_valid_card(card)
 
 
 async def test_bad_answers_are_explained_and_change_nothing(
@@ -188,6 +190,7 @@ async def test_reminders_the_working_day_before_over_a_holiday(
     for _ in range(2):  # 14:00 the working day before, and a tick after it: once each
         await notifier.tick(datetime(2026, 12, 23, 13, 0, tzinfo=UTC))
     assert headlines(channel, ulla)[-1] == "Påminnelse: uppföljningsmöte ÄNG-042"
+    assert_valid_card(channel.connector.cards(ulla.conversation_id)[-1])
     assert len(headlines(channel, ulla)) == counts["Ulla Undersköterska"] + 1
     assert len(headlines(channel, sara)) == counts["Sara Sjuksköterska"]  # she answered
     assert len(headlines(channel, rut)) == counts["Rut Rehab"]  # so did Rut
