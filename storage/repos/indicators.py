@@ -26,6 +26,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.domain.clock import STOCKHOLM
 from storage.domain.payment import PaymentPolicy
 from storage.models import (
+    DecisionEvent,
+    DecisionEventKind,
     DecisionKind,
     HospitalWait,
     OutboxMessage,
@@ -337,19 +339,22 @@ class IndicatorRepository:
     async def decisions(
         self, start: datetime, end: datetime, unit_ids: Collection[int] | None
     ) -> dict[int, Decisions]:
-        """Decisions recorded in [start, end): home-going plannings and extensions."""
-        kind = col(Stay.decision_kind)
-        unit = unordered(col(Stay.unit_id))
+        """Decisions taken in [start, end), from the decision events: home-going decisions (a
+        date set where none was; a moved date is the same decision) and extensions (each one)."""
+        kind = col(DecisionEvent.kind)
+        unit = unordered(col(DecisionEvent.unit_id))
         query = (
             select(
                 unit,
-                _count_if(kind == DecisionKind.HOME_GOING),
-                _count_if(kind == DecisionKind.EXTENSION),
+                _count_if(kind == DecisionEventKind.HOME_GOING_SET),
+                _count_if(kind == DecisionEventKind.EXTENSION),
             )
-            .where(col(Stay.decided_at) >= start, col(Stay.decided_at) < end)
+            .where(col(DecisionEvent.decided_at) >= start, col(DecisionEvent.decided_at) < end)
             .group_by(unit)
         )
-        rows = await self.session.exec(_in_units(query, unit_ids))
+        if unit_ids is not None:
+            query = query.where(col(DecisionEvent.unit_id).in_(list(unit_ids) or [-1]))
+        rows = await self.session.exec(query)
         return {unit: Decisions(int(home), int(ext)) for unit, home, ext in rows.all()}
 
     async def sip_called(
