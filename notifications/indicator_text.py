@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from notifications.formatting import format_date
+from notifications.formatting import SWEDISH_MONTHS, format_date
 from notifications.indicators import COUNTS, HEADLINE, Figures, Indicator, Measure
 from notifications.render import Renderer
 from storage.domain.periods import Period, PeriodKind
@@ -162,6 +162,11 @@ def period_title(period: Period, renderer: Renderer) -> str:
     if period.kind is PeriodKind.WEEK:
         year, week, _ = period.start.isocalendar()
         return renderer.text("digest_title_week", week=week, year=year)
+    if period.kind is PeriodKind.MONTH:
+        month = SWEDISH_MONTHS[period.start.month - 1]
+        return renderer.text("digest_title_month", month=month, year=period.start.year)
+    if period.kind is PeriodKind.YEAR:
+        return renderer.text("digest_title_year", year=period.start.year)
     if period.kind is PeriodKind.QUARTER:
         number = (period.start.month - 1) // 3 + 1
         return renderer.text("digest_title_quarter", year=period.start.year, number=number)

@@ -199,37 +199,29 @@ async def _append_events(
     """The meeting's decision as events: a home-going set or moved, or another decision (an
     extension or a care-home wait cancels a planned home-going)."""
     events = DecisionRepository(session)
-    by = {"meeting_id": meeting.id}
+
+    async def append(event: DecisionEventKind, **facts: Any) -> None:
+        await events.append(stay, event, now, meeting.owner_id, meeting_id=meeting.id, **facts)
+
     if kind == DecisionKind.HOME_GOING:
-        event = (
-            DecisionEventKind.HOME_GOING_CHANGED
-            if had_home_going
-            else DecisionEventKind.HOME_GOING_SET
-        )
-        await events.append(
-            stay, event, now, meeting.owner_id, home_going_date=stay.home_going_date, **by
+        changed = DecisionEventKind.HOME_GOING_CHANGED
+        await append(
+            changed if had_home_going else DecisionEventKind.HOME_GOING_SET,
+            home_going_date=stay.home_going_date,
         )
         return
     if had_home_going and kind != DecisionKind.OTHER:  # "other" leaves the home-going as it is
-        await events.append(
-            stay, DecisionEventKind.HOME_GOING_CANCELLED, now, meeting.owner_id, **by
-        )
+        await append(DecisionEventKind.HOME_GOING_CANCELLED)
     if kind == DecisionKind.EXTENSION:
-        await events.append(
-            stay,
+        await append(
             DecisionEventKind.EXTENSION,
-            now,
-            meeting.owner_id,
             new_end_date=stay.decision_end_date,
             reason=stay.extension_reason,
-            **by,
         )
     elif kind == DecisionKind.CARE_HOME_WAIT:
-        await events.append(stay, DecisionEventKind.CARE_HOME_WAIT, now, meeting.owner_id, **by)
+        await append(DecisionEventKind.CARE_HOME_WAIT)
     else:
-        await events.append(
-            stay, DecisionEventKind.OTHER, now, meeting.owner_id, reason=stay.decision_note, **by
-        )
+        await append(DecisionEventKind.OTHER, reason=stay.decision_note)
 
 
 def _apply_decision(

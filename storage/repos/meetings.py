@@ -41,7 +41,7 @@ class MeetingRepository:
     async def held_days(self, stay_id: int) -> list[date]:
         """The days a stay's meetings were held, first first (the first is the one that counts)."""
         result = await self.session.exec(
-            select(FollowUpMeeting.held_on).where(
+            select(col(FollowUpMeeting.held_on)).where(
                 FollowUpMeeting.stay_id == stay_id,
                 FollowUpMeeting.status == MeetingStatus.HELD,
                 col(FollowUpMeeting.held_on).is_not(None),
