@@ -30,7 +30,6 @@ from tests.channel import TeamsChannel, TeamsUser
 from tests.helpers import card_texts
 from tests.meeting_helpers import HANDLAGGARE, press, seed_meeting_world, the_stay
 
-
 EXTENSION = ["förlängning", "15/12", "Behöver mer träning", "nej", "nej"]
 SECOND_EXTENSION = ["förlängning", "22/12", "Hemmet anpassas", "nej", "nej"]
 
@@ -83,8 +82,8 @@ async def figures(sessions: async_sessionmaker[AsyncSession], period: str, today
 
 
 def decision_figures(row: dict[str, str]) -> tuple[str, ...]:
-    names = ("Uppföljningar att hålla", "Uppföljningar i tid", "Förlängningar")
-    return tuple(row[name] for name in names) + (row["Hemgångsplaneringar"],)
+    names = ("Uppföljningar att hålla", "Uppföljningar i tid", "Förlängningar", "Hemgångsbeslut")
+    return tuple(row[name] for name in names)
 
 
 async def test_later_meetings_extensions_and_home_goings_never_move_an_earlier_week(
