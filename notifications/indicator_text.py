@@ -155,7 +155,16 @@ def unit_cells(figures: Figures, renderer: Renderer) -> list[dict[str, str]]:
 
 def count_rows(figures: Figures, renderer: Renderer) -> list[dict[str, str]]:
     labels = _labels(renderer)["counts"]
-    return [{"label": str(labels[name]), "value": str(getattr(figures, name))} for name in COUNTS]
+    return [
+        {"label": str(labels[name]), "value": _count_text(figures, name, renderer)}
+        for name in COUNTS
+    ]
+
+
+def _count_text(figures: Figures, name: str, renderer: Renderer) -> str:
+    if name == "average_wait_days":  # a mean, not a count: "inga data" when no wait ended
+        return measure_text(Measure.DAYS, figures.average_wait_days, renderer)
+    return str(getattr(figures, name))
 
 
 def period_title(period: Period, renderer: Renderer) -> str:

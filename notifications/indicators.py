@@ -64,6 +64,9 @@ class Figures:
     back_to_hospital: int = 0
     sip_called: int = 0
     undeliverable: int = 0
+    hospital_planning: int = 0  # seed 002: distinct hospital waits active some day
+    waits_ended: int = 0  # seed 004: waits that ended (left hospital) in the period ...
+    waited_seconds: int = 0  # ... and their time from the notice to leaving hospital
     payment_configured: bool = True
 
     def __add__(self, other: Figures) -> Figures:
@@ -84,6 +87,11 @@ class Figures:
     @property
     def average_stay_days(self) -> float | None:
         return _ratio(self.departed_stay_days, self.departures)
+
+    @property
+    def average_wait_days(self) -> float | None:
+        """Mean days as utskrivningsklar of the waits that ended in the period (seed 004)."""
+        return _ratio(self.waited_seconds, self.waits_ended * 86_400)
 
     @property
     def payment(self) -> int | None:
@@ -157,6 +165,8 @@ COUNTS: tuple[str, ...] = (
     "extensions",
     "waiting_care_home",
     "home_going_plannings",
+    "hospital_planning",
+    "average_wait_days",
     "back_to_hospital",
     "sip_called",
     "overdue_now",
@@ -215,6 +225,12 @@ async def compute_indicators(
     sip = await repo.sip_called(start_utc, end_utc, ids)
     undeliverable = await repo.undeliverable(start_utc, end_utc, ids)
     payments = await payment_by_unit(repo, period, today, payment, ids)
+    waits = {
+        unit: Figures(
+            hospital_planning=w.active, waits_ended=w.ended, waited_seconds=w.waited_seconds
+        )
+        for unit, w in (await repo.hospital_waits(start_utc, end_utc, ids)).items()
+    }
     configured = Figures(payment_configured=payment_configured(period, today, payment))
 
     by_unit: dict[int, Figures] = {}
@@ -228,29 +244,35 @@ async def compute_indicators(
             planned.get(uid),
             decisions.get(uid),
         )
-        by_unit[uid] = Figures(
-            followup_due=f.due if f else 0,
-            followup_on_time=f.on_time if f else 0,
-            overdue_now=overdue.get(uid, 0),
-            departures=e.count if e else 0,
-            departed_stay_days=e.total_days if e else 0,
-            back_to_hospital=e.back_to_hospital if e else 0,
-            long_stays=o.long_stays if o else 0,
-            active=o.active if o else 0,
-            waiting_care_home=o.waiting_care_home if o else 0,
-            arrivals=arrivals.get(uid, 0),
-            home_goings_next_7=p.planned if p else 0,
-            readiness_gaps=p.with_readiness_gap if p else 0,
-            extensions=d.extension if d else 0,
-            home_going_plannings=d.home_going if d else 0,
-            sip_called=sip.get(uid, 0),
-            undeliverable=undeliverable.get(uid, 0),
-        ) + payments.get(uid, configured)
+        by_unit[uid] = (
+            Figures(
+                followup_due=f.due if f else 0,
+                followup_on_time=f.on_time if f else 0,
+                overdue_now=overdue.get(uid, 0),
+                departures=e.count if e else 0,
+                departed_stay_days=e.total_days if e else 0,
+                back_to_hospital=e.back_to_hospital if e else 0,
+                long_stays=o.long_stays if o else 0,
+                active=o.active if o else 0,
+                waiting_care_home=o.waiting_care_home if o else 0,
+                arrivals=arrivals.get(uid, 0),
+                home_goings_next_7=p.planned if p else 0,
+                readiness_gaps=p.with_readiness_gap if p else 0,
+                extensions=d.extension if d else 0,
+                home_going_plannings=d.home_going if d else 0,
+                sip_called=sip.get(uid, 0),
+                undeliverable=undeliverable.get(uid, 0),
+            )
+            + payments.get(uid, configured)
+            + waits.get(uid, Figures())
+        )
     # Waits without an expected unit and messages about no unit belong only to the all-units view.
     unassigned = configured
     if unit_ids is None:
-        unassigned += Figures(undeliverable=undeliverable.get(None, 0)) + payments.get(
-            None, configured
+        unassigned += (
+            Figures(undeliverable=undeliverable.get(None, 0))
+            + payments.get(None, configured)
+            + waits.get(None, Figures())
         )
     return IndicatorReport(period, today, list(units), by_unit, unassigned)
 

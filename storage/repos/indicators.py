@@ -193,6 +193,16 @@ class Decisions:
     extension: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class HospitalWaits:
+    """Hospital waits (utskrivningsklar) of a period: active some day of it, and those that
+    ended in it with their total time waited."""
+
+    active: int = 0
+    ended: int = 0
+    waited_seconds: int = 0
+
+
 class IndicatorRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -356,6 +366,29 @@ class IndicatorRepository:
             query = query.where(col(DecisionEvent.unit_id).in_(list(unit_ids) or [-1]))
         rows = await self.session.exec(query)
         return {unit: Decisions(int(home), int(ext)) for unit, home, ext in rows.all()}
+
+    async def hospital_waits(
+        self, start: datetime, end: datetime, unit_ids: Collection[int] | None
+    ) -> dict[int | None, HospitalWaits]:
+        """Per expected unit: waits active some day of [start, end) (notified before the end, not
+        closed before the start; seed 002's "aktuella för hemgångsplanering"), and waits closed
+        in it with the seconds from the notice to leaving hospital (seed 004)."""
+        notified, closed = col(HospitalWait.notified_at), col(HospitalWait.closed_at)
+        ended = and_(closed >= start, closed < end)
+        waited = case((ended, epoch_seconds(closed) - epoch_seconds(notified)), else_=0)
+        unit = col(HospitalWait.expected_unit_id)
+        query = (
+            select(unit, func.count(), _count_if(ended), func.coalesce(func.sum(waited), 0))
+            .where(notified < end, or_(closed.is_(None), closed >= start))
+            .group_by(unit)
+        )
+        if unit_ids is not None:
+            query = query.where(unit.in_(list(unit_ids) or [-1]))
+        rows = await self.session.exec(query)
+        return {
+            unit_id: HospitalWaits(int(active), int(done), int(seconds))
+            for unit_id, active, done, seconds in rows.all()
+        }
 
     async def sip_called(
         self, start: datetime, end: datetime, unit_ids: Collection[int] | None
@@ -577,6 +610,7 @@ __all__ = [
     "Decisions",
     "EndedStays",
     "FollowUpCounts",
+    "HospitalWaits",
     "IndicatorRepository",
     "OngoingStays",
     "PlannedHomeGoings",
