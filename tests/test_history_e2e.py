@@ -150,6 +150,16 @@ async def test_later_meetings_extensions_and_home_goings_never_move_an_earlier_w
     assert {e.author_id for e in events} == {meetings[0].owner_id}
     assert events[0].reason == "Behöver mer träning"
 
+    # Cancelling the home-going is a decision of its own: the one taken before still counts.
+    await channel.say(who, "hemgång ÄNG-042 ställ in")
+    async with transaction(sessions) as session:
+        query = select(DecisionEvent).order_by(col(DecisionEvent.id).desc())
+        last = (await session.exec(query)).first()
+    assert last is not None and last.kind == "home_going_cancelled"
+    assert last.author_id == events[0].author_id
+    again = await figures(sessions, "2026-W49", date(2026, 12, 1))
+    assert (again.extensions, again.home_going_plannings) == (1, 1)
+
     # The stay card: the first meeting is the follow-up, the later one is listed after it.
     card = cards(await channel.say(who, "vistelse äng-042"))[-1]
     assert_valid_card(card)

@@ -15,6 +15,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.cli import build_parser
 from bot.settings import Settings
 from storage.domain.periods import InvalidPeriod, parse_period
+from tests.cards import assert_valid_card
+from tests.channel import TeamsChannel
+from tests.helpers import card_texts, seed_staff
 from tests.indicator_data import seed_indicator_data
 
 PLANNING = "Personer aktuella för hemgångsplanering från sjukhus"
@@ -89,6 +92,28 @@ async def test_the_html_report_says_what_korttid_cannot_see(
     assert "Avslutade genom inskrivning på sjukhus" in html
     assert "Återinskrivningar inom 30 dagar efter en avslutad vistelse syns inte i Korttid" in html
     assert "för personer registrerade som väntande i Korttid" in html
+
+
+async def test_rapport_manad_and_ar_answer_an_enhetschef_with_the_hospital_figures(
+    channel: TeamsChannel, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await seed_indicator_data(sessions)
+    await seed_staff(sessions, ("mats@kommun.se", "Mats Enhetschef", "enhetschef", "AAA;BBB"))
+    mats = channel.user("mats", "mats@kommun.se", "Mats Enhetschef")
+
+    await channel.say(mats, "rapport månad")
+    await channel.say(mats, "rapport år")
+
+    month, year = channel.connector.cards()
+    for card in (month, year):
+        assert_valid_card(card)
+    month_text, year_text = card_texts(month), card_texts(year)
+    assert "Månadsrapport november 2026" in month_text and "Mot förra månaden" in month_text
+    assert "Årsrapport 2026" in year_text and "Mot förra året" in year_text
+    for label in (PLANNING, WAIT_DAYS, "Hemgångsbeslut", "Avslutade genom inskrivning på sjukhus"):
+        assert label in month_text, label
+    assert "Hemgångsplaneringar" not in month_text
+    assert "7,0 dagar" in month_text  # AAA-090's wait, as a mean over the one that ended
 
 
 @pytest.mark.parametrize(

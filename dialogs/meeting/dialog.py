@@ -789,7 +789,12 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             await self._prompt(current)
             return Dialog.end_of_turn
         held = await service.hold_meeting(turn.session, meeting, stay, turn.clock.now(), held_on)
-        await current.audit("meeting.held", kind=final["kind"], notices=held.notices_queued)
+        await current.audit(
+            "meeting.held",
+            kind=final["kind"],
+            notices=held.notices_queued,
+            held_on=held_on.isoformat(),
+        )
         home_going = final["kind"] == DecisionKind.HOME_GOING
         await current.say(*self._held_lines(current, held, home_going))
         units = await UnitRepository(turn.session).by_ids([stay.unit_id])
