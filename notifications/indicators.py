@@ -9,12 +9,20 @@
 
 Further counts: arrivals (arrival date in the period), departures (departure date in the
 period), active stays (in a bed at the end of the period, or today), home-goings planned in the
-next 7 days and those of them with a checklist item not ready (readiness gaps), extensions and
-home-going plannings (decisions recorded in the period; seed 002 counts the plannings by hand),
-waiting for a care home (in a bed at the end of the period with that decision), back to hospital
-(departed in the period with close reason "hospital"; seed 004 follows readmissions), SIP called
-(the checklist item marked ready in the period) and nudges not delivered (outbox messages due in
-the period that could not be delivered).
+next 7 days and those of them with a checklist item not ready (readiness gaps), extensions (each
+one, when it was decided) and home-going decisions (a home-going set where none was; moving the
+date is the same decision), both from the decision events taken in the period; waiting for a
+care home (in a bed at the end of the period with that decision), people in home-going planning
+from hospital (seed 002: distinct hospital waits active some day of the period), mean days as
+utskrivningsklar (seed 004: notice to leaving hospital, of the waits that ended in the period),
+stays ended by admission to hospital (departed in the period with close reason "hospital";
+Korttid cannot see readmissions within 30 days after a stay), SIP called (the checklist item
+marked ready in the period) and nudges not delivered (outbox messages due in the period that
+could not be delivered).
+
+The follow-up counts the first meeting held (``stay.followup_held_on``, the first of the
+meetings' held days): a later meeting never makes an on-time follow-up late. Later work never
+moves an earlier period's figures.
 
 Every figure is a count or a sum, so units add up: the all-units figure is the sum of the units'
 figures, and shares and means are taken from the sums (never a mean of means). A share or mean
