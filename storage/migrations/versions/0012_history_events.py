@@ -113,13 +113,26 @@ def downgrade() -> None:
         batch.drop_column("held_on")
 
 
-def _held_meetings(connection: sa.Connection) -> Iterator[Any]:
-    query = (
-        sa.select(MEETINGS)
-        .where(MEETINGS.c.status == "held", MEETINGS.c.held_at.is_not(None))
-        .order_by(MEETINGS.c.id)
-    )
-    yield from connection.execute(query).all()
+def _held_meetings(connection: sa.Connection) -> Iterator[list[Any]]:
+    """The held meetings with their stay's unit, in batches by id (keyset, so a region's
+    millions of meetings never sit in memory at once)."""
+    last = 0
+    while True:
+        batch = connection.execute(
+            sa.select(MEETINGS, STAYS.c.unit_id)
+            .join(STAYS, STAYS.c.id == MEETINGS.c.stay_id)
+            .where(
+                MEETINGS.c.status == "held",
+                MEETINGS.c.held_at.is_not(None),
+                MEETINGS.c.id > last,
+            )
+            .order_by(MEETINGS.c.id)
+            .limit(BATCH)
+        ).all()
+        if not batch:
+            return
+        yield list(batch)
+        last = batch[-1].id
 
 
 def _local_day(instant: datetime) -> date:
@@ -127,16 +140,14 @@ def _local_day(instant: datetime) -> date:
 
 
 def _backfill_held_on(connection: sa.Connection) -> None:
-    rows = [
-        {"meeting_id": row.id, "day": _local_day(row.held_at)} for row in _held_meetings(connection)
-    ]
     update = (
         sa.update(MEETINGS)
         .where(MEETINGS.c.id == sa.bindparam("meeting_id"))
         .values(held_on=sa.bindparam("day"))
     )
-    for start in range(0, len(rows), BATCH):
-        connection.execute(update, rows[start : start + BATCH])
+    for batch in _held_meetings(connection):
+        rows = [{"meeting_id": row.id, "day": _local_day(row.held_at)} for row in batch]
+        connection.execute(update, rows)
 
 
 def _backfill_first_meeting(connection: sa.Connection) -> None:
@@ -152,30 +163,38 @@ def _backfill_first_meeting(connection: sa.Connection) -> None:
 
 
 def _backfill_decisions(connection: sa.Connection) -> None:
-    units = dict(connection.execute(sa.select(STAYS.c.id, STAYS.c.unit_id)).all())
-    events = [
-        event
-        for row in _held_meetings(connection)
-        if (event := _meeting_event(row, units.get(row.stay_id))) is not None
-    ]
-    seen = {(event["stay_id"], event["decided_at"]) for event in events}
-    current = connection.execute(
-        sa.select(STAYS).where(STAYS.c.decision_kind.is_not(None), STAYS.c.decided_at.is_not(None))
-    ).all()
-    events.extend(_stay_event(row) for row in current if (row.id, row.decided_at) not in seen)
-    for start in range(0, len(events), BATCH):
-        connection.execute(sa.insert(EVENTS), events[start : start + BATCH])
+    """The meetings' decisions (their JSON is read here), then, in SQL, each stay's current
+    decision that no meeting event already has at the same instant."""
+    for batch in _held_meetings(connection):
+        events = [event for row in batch if (event := _meeting_event(row)) is not None]
+        if events:
+            connection.execute(sa.insert(EVENTS), events)
+    kind = STAYS.c.decision_kind
+    recorded = sa.exists().where(
+        EVENTS.c.stay_id == STAYS.c.id, EVENTS.c.decided_at == STAYS.c.decided_at
+    )
+    current = sa.select(
+        STAYS.c.id,
+        STAYS.c.unit_id,
+        sa.case((kind == "home_going", "home_going_set"), else_=kind),
+        STAYS.c.decided_at,
+        sa.case((kind == "home_going", STAYS.c.home_going_date), else_=sa.null()),
+        sa.case((kind == "extension", STAYS.c.decision_end_date), else_=sa.null()),
+        sa.case((kind == "extension", STAYS.c.extension_reason), else_=sa.null()),
+    ).where(kind.is_not(None), STAYS.c.decided_at.is_not(None), ~recorded)
+    columns = ["stay_id", "unit_id", "kind", "decided_at", "home_going_date", "new_end_date"]
+    connection.execute(sa.insert(EVENTS).from_select([*columns, "reason"], current))
 
 
-def _meeting_event(row: Any, unit_id: int | None) -> dict[str, Any] | None:
+def _meeting_event(row: Any) -> dict[str, Any] | None:
     decision = json.loads(row.decision) if isinstance(row.decision, str) else row.decision
     final = (decision or {}).get("final")
-    if unit_id is None or not isinstance(final, dict) or not final.get("kind"):
+    if not isinstance(final, dict) or not final.get("kind"):
         return None
     kind, values = str(final["kind"]), dict(final.get("values") or {})
     return {
         "stay_id": row.stay_id,
-        "unit_id": unit_id,
+        "unit_id": row.unit_id,
         "kind": EVENT_KIND.get(kind, kind),
         "decided_at": row.held_at,
         "author_id": row.owner_id,
@@ -183,21 +202,6 @@ def _meeting_event(row: Any, unit_id: int | None) -> dict[str, Any] | None:
         "home_going_date": _date(values.get("date")),
         "new_end_date": _date(values.get("end_date")),
         "reason": values.get("reason") if isinstance(values.get("reason"), str) else None,
-    }
-
-
-def _stay_event(row: Any) -> dict[str, Any]:
-    kind = str(row.decision_kind)
-    return {
-        "stay_id": row.id,
-        "unit_id": row.unit_id,
-        "kind": EVENT_KIND.get(kind, kind),
-        "decided_at": row.decided_at,
-        "author_id": None,
-        "meeting_id": None,
-        "home_going_date": row.home_going_date if kind == "home_going" else None,
-        "new_end_date": row.decision_end_date if kind == "extension" else None,
-        "reason": row.extension_reason if kind == "extension" else None,
     }
 
 
