@@ -24,7 +24,7 @@ from storage import db
 UNITS, ACTIVE, CLOSED = 300, 100_000, 1_900_000
 
 
-async def run(backend: str, workdir: Path) -> dict[str, Any]:
+async def run(backend: str, workdir: Path, closed: int = CLOSED) -> dict[str, Any]:
     admin = postgres_admin_url() if backend == "postgres" else ""
     async with database(backend, workdir, admin) as url:
         engine = db.create_engine(url)
@@ -34,19 +34,20 @@ async def run(backend: str, workdir: Path) -> dict[str, Any]:
             async with db.transaction(sessions) as session:
                 region = await data.create_region(session, UNITS)
             started = time.perf_counter()
-            await _grow(sessions, region, ACTIVE, CLOSED)
+            await _grow(sessions, region, ACTIVE, closed)
             load_s = round(time.perf_counter() - started, 1)
             await _indicators(sessions)  # a first pass warms the caches, as in the facts section
             figures = await _indicators(sessions)
         finally:
             await engine.dispose()
-    return {"backend": backend, "stays": ACTIVE + CLOSED, "load_s": load_s, **figures}
+    return {"backend": backend, "stays": ACTIVE + closed, "load_s": load_s, **figures}
 
 
 def main() -> int:
     backend = sys.argv[1] if len(sys.argv) > 1 else "sqlite"
+    closed = int(sys.argv[2]) if len(sys.argv) > 2 else CLOSED
     with tempfile.TemporaryDirectory(prefix="korttid-bench-ind-") as tmp:
-        print(json.dumps(asyncio.run(run(backend, Path(tmp)))))
+        print(json.dumps(asyncio.run(run(backend, Path(tmp), closed))))
     return 0
 
 
