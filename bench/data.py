@@ -30,6 +30,7 @@ from storage.domain.clock import STOCKHOLM
 from storage.domain.readiness import checklist_for
 from storage.models import (
     CloseReason,
+    DecisionEvent,
     DecisionKind,
     HospitalWait,
     OutboxMessage,
@@ -189,6 +190,7 @@ async def fix_sequences(session: AsyncSession, models: Iterable[Any]) -> None:
 
 async def _insert_rows(session: AsyncSession, rows: Rows) -> None:
     await bulk_insert(session, Stay, rows.stays)
+    await bulk_insert(session, DecisionEvent, [_event(s) for s in rows.stays if s["decided_at"]])
     await bulk_insert(session, ReadinessItem, rows.items)
     await bulk_insert(session, HospitalWait, rows.waits)
     await bulk_insert(session, OutboxMessage, rows.outbox)
@@ -395,6 +397,20 @@ def _maybe_wait(rng: random.Random, region: Region, rows: Rows, stay: dict[str, 
             "created_at": notified,
         }
     )
+
+
+def _event(stay: dict[str, Any]) -> dict[str, Any]:
+    """The decision event the product appends with the stay's decision (migration 0012)."""
+    kind = stay["decision_kind"]
+    return {
+        "stay_id": stay["id"],
+        "unit_id": stay["unit_id"],
+        "kind": "home_going_set" if kind == DecisionKind.HOME_GOING.value else kind,
+        "decided_at": stay["decided_at"],
+        "author_id": None,
+        "home_going_date": stay["home_going_date"],
+        "new_end_date": stay["decision_end_date"] if kind == DecisionKind.EXTENSION.value else None,
+    }
 
 
 def _closed_stay(rng: random.Random, region: Region, rows: Rows) -> None:

@@ -12,7 +12,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import DecisionKind, HospitalWait, Stay, StayStatus, WaitStatus
+from storage.models import (
+    DecisionEventKind,
+    DecisionKind,
+    HospitalWait,
+    Stay,
+    StayStatus,
+    WaitStatus,
+)
+from storage.repos.decisions import DecisionRepository
 from storage.repos.stays import StayRepository
 from storage.repos.units import UnitRepository
 from storage.repos.waits import WaitRepository
@@ -71,6 +79,8 @@ async def _finished_stay(
     stay.close_reason = "hospital" if (week + slot) % 7 == 0 else "went_home"
     stay.departure_date = departure
     await stays.save(stay)
+    event = DecisionEventKind.EXTENSION if extended else DecisionEventKind.HOME_GOING_SET
+    await DecisionRepository(stays.session).append(stay, event, stay.decided_at, None)
     return 1
 
 

@@ -30,7 +30,9 @@ def digest_settings(settings: Settings) -> DigestSettings:
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--period", required=True, help="an ISO week (2026-W48), quarter (2026Q3) or half (2026H2)"
+        "--period",
+        required=True,
+        help="ISO week 2026-W48, month 2026-11, quarter 2026Q3, half 2026H2 or year 2026",
     )
     parser.add_argument("--unit", help="one unit's short name, e.g. ÄNG; default: every unit")
     parser.add_argument(
@@ -46,7 +48,10 @@ async def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     try:
         period = parse_period(args.period)
     except InvalidPeriod:
-        print(f"korttid: --period {args.period!r}: use 2026-W48, 2026Q3 or 2026H2", file=sys.stderr)
+        print(
+            f"korttid: --period {args.period!r}: use 2026-W48, 2026-11, 2026Q3, 2026H2 or 2026",
+            file=sys.stderr,
+        )
         return 2
     clock = SystemClock()
     today = args.today or local_today(clock)

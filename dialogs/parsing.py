@@ -21,7 +21,16 @@ MONTHS = {
 WEEKDAYS = {
     "måndag": 0, "tisdag": 1, "onsdag": 2, "torsdag": 3, "fredag": 4, "lördag": 5, "söndag": 6,
 }  # fmt: skip
-RELATIVE = {"idag": 0, "i dag": 0, "imorgon": 1, "i morgon": 1, "övermorgon": 2, "i övermorgon": 2}
+RELATIVE = {
+    "igår": -1,
+    "i går": -1,
+    "idag": 0,
+    "i dag": 0,
+    "imorgon": 1,
+    "i morgon": 1,
+    "övermorgon": 2,
+    "i övermorgon": 2,
+}
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _NUMERIC = re.compile(r"^(\d{1,2})/(\d{1,2})(?:[/-](\d{2}|\d{4}))?$")

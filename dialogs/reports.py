@@ -25,6 +25,11 @@ from storage.domain.periods import (
 
 _KINDS = {
     "vecka": PeriodKind.WEEK,
+    "månad": PeriodKind.MONTH,
+    "manad": PeriodKind.MONTH,
+    "år": PeriodKind.YEAR,
+    "året": PeriodKind.YEAR,
+    "ar": PeriodKind.YEAR,
     "kvartal": PeriodKind.QUARTER,
     "halvår": PeriodKind.HALF_YEAR,
     "halvar": PeriodKind.HALF_YEAR,

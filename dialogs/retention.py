@@ -81,6 +81,7 @@ async def purge_closed_stay_notes(
     messages = [m for m in await repo.finished_outbox_of(stay_ids) if _purge_payload(m)]
     await MeetingCallRepository(session).forget_text(stay_ids)  # issue 15: calls, underlag
     touched_stays = {m.stay_id for m in meetings} | {m.stay_id for m in messages}
+    touched_stays |= await repo.clear_decision_reasons(stay_ids)
     purged = [stay for stay in stays if _purge_stay(stay) or stay.id in touched_stays]
     await repo.save([*purged, *meetings, *messages])
     states = await repo.delete_state_untouched_since(datetime.combine(cutoff, time(), UTC))

@@ -153,7 +153,9 @@ async def stay_card_values(turn: Turn, stay: Stay) -> dict[str, Any]:
         "status": status,
         "facts": views.stay_facts(r, stay, people, today),
         "decision": views.decision_facts(r, stay),
-        "timeline": views.timeline(r, stay, today),
+        "timeline": views.timeline(
+            r, stay, today, await service.meetings_held(turn.session, stay.id)
+        ),
         "checklist": views.checklist_rows(r, items),
         "checklist_summary": views.checklist_summary(r, items)
         if items

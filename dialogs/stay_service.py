@@ -23,6 +23,7 @@ from storage.domain.pnr import contains_personal_number
 from storage.domain.readiness import checklist_for
 from storage.models import (
     CloseReason,
+    DecisionEventKind,
     DecisionKind,
     HospitalWait,
     ReadinessItem,
@@ -35,6 +36,8 @@ from storage.models import (
     WaitStatus,
 )
 from storage.repos.audit import AuditRepository
+from storage.repos.decisions import DecisionRepository
+from storage.repos.meetings import MeetingRepository
 from storage.repos.staff import StaffProfile
 from storage.repos.stays import StayRepository
 from storage.repos.waits import WaitRepository
@@ -394,6 +397,12 @@ async def set_home_going(
     stay.waiting_care_home = False
     stay.home_going_date, stay.home_going_time = day, at
     await StayRepository(session).save(stay)
+    event = (
+        DecisionEventKind.HOME_GOING_SET
+        if change == "set"
+        else DecisionEventKind.HOME_GOING_CHANGED
+    )
+    await DecisionRepository(session).append(stay, event, now, actor.id, home_going_date=day)
     reset = await _closing_note_needs_new_date(session, stay) if date_moved else False
     await ensure_checklist(session, stay)
     notices = await queue_home_going_notice(session, stay, change, now)
@@ -415,6 +424,9 @@ async def cancel_home_going(
     if stay.decision_kind == DecisionKind.HOME_GOING:
         stay.decision_kind = None
     await StayRepository(session).save(stay)
+    await DecisionRepository(session).append(
+        stay, DecisionEventKind.HOME_GOING_CANCELLED, now, actor.id
+    )
     await _audit_home_going(session, actor, stay, "cancelled")
     return notices
 
@@ -617,3 +629,11 @@ def _require_decider(actor: StaffProfile, stay: Stay) -> None:
 def _require_active(stay: Stay) -> None:
     if stay.status != StayStatus.ACTIVE:
         raise InvalidInput("stay_closed", {"code": stay.case_code})
+
+
+# --- issue 17: history ---
+
+
+async def meetings_held(session: AsyncSession, stay_id: int) -> list[date]:
+    """The days the stay's follow-up meetings were held, first first."""
+    return await MeetingRepository(session).held_days(stay_id)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from notifications.formatting import format_date
+from notifications.formatting import SWEDISH_MONTHS, format_date
 from notifications.indicators import COUNTS, HEADLINE, Figures, Indicator, Measure
 from notifications.render import Renderer
 from storage.domain.periods import Period, PeriodKind
@@ -155,13 +155,27 @@ def unit_cells(figures: Figures, renderer: Renderer) -> list[dict[str, str]]:
 
 def count_rows(figures: Figures, renderer: Renderer) -> list[dict[str, str]]:
     labels = _labels(renderer)["counts"]
-    return [{"label": str(labels[name]), "value": str(getattr(figures, name))} for name in COUNTS]
+    return [
+        {"label": str(labels[name]), "value": _count_text(figures, name, renderer)}
+        for name in COUNTS
+    ]
+
+
+def _count_text(figures: Figures, name: str, renderer: Renderer) -> str:
+    if name == "average_wait_days":  # a mean, not a count: "inga data" when no wait ended
+        return measure_text(Measure.DAYS, figures.average_wait_days, renderer)
+    return str(getattr(figures, name))
 
 
 def period_title(period: Period, renderer: Renderer) -> str:
     if period.kind is PeriodKind.WEEK:
         year, week, _ = period.start.isocalendar()
         return renderer.text("digest_title_week", week=week, year=year)
+    if period.kind is PeriodKind.MONTH:
+        month = SWEDISH_MONTHS[period.start.month - 1]
+        return renderer.text("digest_title_month", month=month, year=period.start.year)
+    if period.kind is PeriodKind.YEAR:
+        return renderer.text("digest_title_year", year=period.start.year)
     if period.kind is PeriodKind.QUARTER:
         number = (period.start.month - 1) // 3 + 1
         return renderer.text("digest_title_quarter", year=period.start.year, number=number)

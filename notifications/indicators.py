@@ -9,12 +9,20 @@
 
 Further counts: arrivals (arrival date in the period), departures (departure date in the
 period), active stays (in a bed at the end of the period, or today), home-goings planned in the
-next 7 days and those of them with a checklist item not ready (readiness gaps), extensions and
-home-going plannings (decisions recorded in the period; seed 002 counts the plannings by hand),
-waiting for a care home (in a bed at the end of the period with that decision), back to hospital
-(departed in the period with close reason "hospital"; seed 004 follows readmissions), SIP called
-(the checklist item marked ready in the period) and nudges not delivered (outbox messages due in
-the period that could not be delivered).
+next 7 days and those of them with a checklist item not ready (readiness gaps), extensions (each
+one, when it was decided) and home-going decisions (a home-going set where none was; moving the
+date is the same decision), both from the decision events taken in the period; waiting for a
+care home (in a bed at the end of the period with that decision), people in home-going planning
+from hospital (seed 002: distinct hospital waits active some day of the period), mean days as
+utskrivningsklar (seed 004: notice to leaving hospital, of the waits that ended in the period),
+stays ended by admission to hospital (departed in the period with close reason "hospital";
+Korttid cannot see readmissions within 30 days after a stay), SIP called (the checklist item
+marked ready in the period) and nudges not delivered (outbox messages due in the period that
+could not be delivered).
+
+The follow-up counts the first meeting held (``stay.followup_held_on``, the first of the
+meetings' held days): a later meeting never makes an on-time follow-up late. Later work never
+moves an earlier period's figures.
 
 Every figure is a count or a sum, so units add up: the all-units figure is the sum of the units'
 figures, and shares and means are taken from the sums (never a mean of means). A share or mean
@@ -64,6 +72,9 @@ class Figures:
     back_to_hospital: int = 0
     sip_called: int = 0
     undeliverable: int = 0
+    hospital_planning: int = 0  # seed 002: distinct hospital waits active some day
+    waits_ended: int = 0  # seed 004: waits that ended (left hospital) in the period ...
+    waited_seconds: int = 0  # ... and their time from the notice to leaving hospital
     payment_configured: bool = True
 
     def __add__(self, other: Figures) -> Figures:
@@ -84,6 +95,11 @@ class Figures:
     @property
     def average_stay_days(self) -> float | None:
         return _ratio(self.departed_stay_days, self.departures)
+
+    @property
+    def average_wait_days(self) -> float | None:
+        """Mean days as utskrivningsklar of the waits that ended in the period (seed 004)."""
+        return _ratio(self.waited_seconds, self.waits_ended * 86_400)
 
     @property
     def payment(self) -> int | None:
@@ -157,6 +173,8 @@ COUNTS: tuple[str, ...] = (
     "extensions",
     "waiting_care_home",
     "home_going_plannings",
+    "hospital_planning",
+    "average_wait_days",
     "back_to_hospital",
     "sip_called",
     "overdue_now",
@@ -215,6 +233,12 @@ async def compute_indicators(
     sip = await repo.sip_called(start_utc, end_utc, ids)
     undeliverable = await repo.undeliverable(start_utc, end_utc, ids)
     payments = await payment_by_unit(repo, period, today, payment, ids)
+    waits = {
+        unit: Figures(
+            hospital_planning=w.active, waits_ended=w.ended, waited_seconds=w.waited_seconds
+        )
+        for unit, w in (await repo.hospital_waits(start_utc, end_utc, ids)).items()
+    }
     configured = Figures(payment_configured=payment_configured(period, today, payment))
 
     by_unit: dict[int, Figures] = {}
@@ -228,29 +252,35 @@ async def compute_indicators(
             planned.get(uid),
             decisions.get(uid),
         )
-        by_unit[uid] = Figures(
-            followup_due=f.due if f else 0,
-            followup_on_time=f.on_time if f else 0,
-            overdue_now=overdue.get(uid, 0),
-            departures=e.count if e else 0,
-            departed_stay_days=e.total_days if e else 0,
-            back_to_hospital=e.back_to_hospital if e else 0,
-            long_stays=o.long_stays if o else 0,
-            active=o.active if o else 0,
-            waiting_care_home=o.waiting_care_home if o else 0,
-            arrivals=arrivals.get(uid, 0),
-            home_goings_next_7=p.planned if p else 0,
-            readiness_gaps=p.with_readiness_gap if p else 0,
-            extensions=d.extension if d else 0,
-            home_going_plannings=d.home_going if d else 0,
-            sip_called=sip.get(uid, 0),
-            undeliverable=undeliverable.get(uid, 0),
-        ) + payments.get(uid, configured)
+        by_unit[uid] = (
+            Figures(
+                followup_due=f.due if f else 0,
+                followup_on_time=f.on_time if f else 0,
+                overdue_now=overdue.get(uid, 0),
+                departures=e.count if e else 0,
+                departed_stay_days=e.total_days if e else 0,
+                back_to_hospital=e.back_to_hospital if e else 0,
+                long_stays=o.long_stays if o else 0,
+                active=o.active if o else 0,
+                waiting_care_home=o.waiting_care_home if o else 0,
+                arrivals=arrivals.get(uid, 0),
+                home_goings_next_7=p.planned if p else 0,
+                readiness_gaps=p.with_readiness_gap if p else 0,
+                extensions=d.extension if d else 0,
+                home_going_plannings=d.home_going if d else 0,
+                sip_called=sip.get(uid, 0),
+                undeliverable=undeliverable.get(uid, 0),
+            )
+            + payments.get(uid, configured)
+            + waits.get(uid, Figures())
+        )
     # Waits without an expected unit and messages about no unit belong only to the all-units view.
     unassigned = configured
     if unit_ids is None:
-        unassigned += Figures(undeliverable=undeliverable.get(None, 0)) + payments.get(
-            None, configured
+        unassigned += (
+            Figures(undeliverable=undeliverable.get(None, 0))
+            + payments.get(None, configured)
+            + waits.get(None, Figures())
         )
     return IndicatorReport(period, today, list(units), by_unit, unassigned)
 

@@ -30,7 +30,8 @@ class MeetingSummary:
     unit_name: str
     held_on: str  # formatted date
     arrival: str
-    stay_day: int
+    days_after_arrival: int
+    deadline: str  # formatted: "senast 7 dagar efter ankomst"
     goal: str
     participants: Sequence[str]
     steps: Sequence[StepSummary]

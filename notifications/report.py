@@ -88,6 +88,8 @@ COLUMNS: tuple[Column, ...] = (
     _count("extensions"),
     _count("waiting_care_home"),
     _count("home_going_plannings"),
+    _count("hospital_planning"),
+    Column("average_wait_days", Measure.DAYS, lambda f: f.average_wait_days),
     _count("back_to_hospital"),
     _count("sip_called"),
     _count("undeliverable"),
@@ -275,6 +277,7 @@ async def write_html(data: ReportData, renderer: Renderer) -> bytes:
         else [],
         "counts": count_rows(report.total, renderer),
         "undelivered": _undelivered(report.total, renderer),
+        "notes": [renderer.text("report_note_readmissions"), renderer.text("report_note_waits")],
         "week_columns": [_header(c, renderer) for c in _WEEK_COLUMNS],
         "weeks": [
             {

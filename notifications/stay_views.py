@@ -176,15 +176,24 @@ def decision_facts(renderer: Renderer, stay: Stay) -> list[dict[str, str]]:
     return [{"title": renderer.text(key), "value": value} for key, value in facts]
 
 
-def timeline(renderer: Renderer, stay: Stay, today: date) -> list[dict[str, str]]:
-    """Arrival, follow-up, decision end, home-going, departure: in date order, marked done."""
+def timeline(
+    renderer: Renderer, stay: Stay, today: date, meetings_held: Sequence[date] = ()
+) -> list[dict[str, str]]:
+    """Arrival, follow-up, later meetings, decision end, home-going, departure: in date order,
+    marked done. ``meetings_held``: the days the stay's meetings were held; the first is the
+    follow-up that counts, later ones are listed after it and never take its place."""
     events: list[tuple[date, str, dict[str, Any]]] = [
         (stay.arrival_date, "timeline_arrival", {}),
     ]
     if stay.followup_held_on is not None:
         events.append((stay.followup_held_on, "timeline_followup_held", {}))
     else:
-        events.append((stay.followup_deadline, "timeline_followup_deadline", {}))
+        deadline = {"date": short_date(stay.followup_deadline)}
+        events.append((stay.followup_deadline, "timeline_followup_deadline", deadline))
+    later = list(meetings_held)
+    if stay.followup_held_on in later:
+        later.remove(stay.followup_held_on)
+    events.extend((day, "timeline_followup_later", {}) for day in later)
     if stay.decision_end_date is not None:
         events.append((stay.decision_end_date, "timeline_decision_end", {}))
     if stay.home_going_date is not None:

@@ -42,6 +42,17 @@ class DecisionKind(StrEnum):
     OTHER = "other"
 
 
+class DecisionEventKind(StrEnum):
+    """What a decision event records (migration 0012): each decision as it was taken."""
+
+    HOME_GOING_SET = "home_going_set"
+    HOME_GOING_CHANGED = "home_going_changed"
+    HOME_GOING_CANCELLED = "home_going_cancelled"
+    EXTENSION = "extension"
+    CARE_HOME_WAIT = "care_home_wait"
+    OTHER = "other"
+
+
 class CloseReason(StrEnum):
     WENT_HOME = "went_home"
     CARE_HOME = "care_home"
@@ -230,7 +241,26 @@ class FollowUpMeeting(SQLModel, table=True):
     decision: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     started_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
-    held_at: datetime | None = None
+    held_at: datetime | None = None  # when "Avsluta mötet" was pressed
+    held_on: date | None = None  # the day the meeting was held, as the handläggare says
+
+
+class DecisionEvent(SQLModel, table=True):
+    """A decision as it was taken: appended, never changed. A period's decision counts read
+    these, so a later decision never moves an earlier period's figures (migration 0012)."""
+
+    __tablename__ = "decision_event"
+    __table_args__ = (Index("ix_decision_event_at_unit_kind", "decided_at", "unit_id", "kind"),)
+    id: int | None = Field(default=None, primary_key=True)
+    stay_id: int = Field(foreign_key="stay.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    kind: str = Field(max_length=24)
+    decided_at: datetime
+    author_id: int | None = Field(default=None, foreign_key="staff.id")
+    meeting_id: int | None = Field(default=None, foreign_key="followup_meeting.id")
+    home_going_date: date | None = None
+    new_end_date: date | None = None
+    reason: str | None = Field(default=None, max_length=500)
 
 
 class CallStatus(StrEnum):
@@ -423,6 +453,8 @@ __all__ = [
     "CloseReason",
     "ConversationKind",
     "ConversationRef",
+    "DecisionEvent",
+    "DecisionEventKind",
     "DecisionKind",
     "FactChange",
     "FollowUpMeeting",

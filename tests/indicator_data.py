@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.db import transaction
 from storage.domain.payment import PaymentPolicy
 from storage.models import (
+    DecisionEventKind,
     HospitalWait,
     OutboxMessage,
     ReadinessItem,
@@ -23,6 +24,7 @@ from storage.models import (
     StayStatus,
     WaitStatus,
 )
+from storage.repos.decisions import DecisionRepository
 from storage.repos.stays import StayRepository
 from storage.repos.units import UnitRepository
 
@@ -51,7 +53,18 @@ async def _stay(
     if stay.departure_date is not None:
         stay.status = StayStatus.CLOSED
     await stays.save(stay)
+    if stay.decision_kind is not None and stay.decided_at is not None:  # as the product does
+        kind = EVENT_KINDS[stay.decision_kind]
+        await DecisionRepository(session).append(stay, kind, stay.decided_at, None)
     return stay
+
+
+EVENT_KINDS = {
+    "home_going": DecisionEventKind.HOME_GOING_SET,
+    "extension": DecisionEventKind.EXTENSION,
+    "care_home_wait": DecisionEventKind.CARE_HOME_WAIT,
+    "other": DecisionEventKind.OTHER,
+}
 
 
 async def seed_indicator_data(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:

@@ -233,7 +233,12 @@ async def test_whole_meeting_by_typing(channel: TeamsChannel, sessions) -> None:
     summary = texts_in(replies)[-1]
     assert "Anteckning: Dottern deltar via Teams." in summary
     assert "Steg 2 (Kort resumé): Anledningen till beslutet" in summary
-    assert "Steg 3 (Hälsa och sjukvård: sjuksköterska): Egenvårdsförmåga;" in summary
+    # typing "nästa" moves on without ticking: the summary claims no topic nobody marked
+    assert "Steg 3 (Hälsa och sjukvård: sjuksköterska): inga punkter markerade." in summary
+    assert "Egenvårdsförmåga" not in summary
+    assert "mötet hölls 6 dagar efter ankomst" in summary
+    assert "senast 7 dagar efter ankomst, tisdag 24 november 2026" in summary
+    assert "dag 7" not in summary and "av vistelsen" not in summary
 
     meeting = await the_meeting(sessions)
     assert meeting.status == MeetingStatus.HELD

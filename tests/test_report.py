@@ -50,10 +50,13 @@ async def test_csv_has_the_period_each_unit_and_each_week(
     assert total["Uppföljningar att hålla"] == "6"
     assert total["Uppföljning inom 7 dagar"] == "66,7"
     assert total["Snittid vistelse"] == "13,3"
-    assert total["Betalningsansvar"] == "inte konfigurerat"  # no amount in the test settings
+    assert (
+        total["Betalningsansvar för personer registrerade som väntande i Korttid"]
+        == "inte konfigurerat"
+    )  # no amount in the test settings
     assert total["Dagar med betalningsansvar"] == "7"  # the law's 3 grace days, no amount
-    assert by[("2026Q4", "Almens korttidsenhet")]["Åter till sjukhus"] == "1"
-    assert by[("2026Q4", "Björkens korttidsenhet")]["Hemgångsplaneringar"] == "1"
+    assert by[("2026Q4", "Almens korttidsenhet")]["Avslutade genom inskrivning på sjukhus"] == "1"
+    assert by[("2026Q4", "Björkens korttidsenhet")]["Hemgångsbeslut"] == "1"
     weeks = [row for row in rows if "-W" in row["Period"]]
     periods = [row["Period"] for row in weeks]
     assert (periods[0], periods[-1]) == ("2026-W40", "2026-W48")  # up to this week, not beyond
@@ -102,7 +105,10 @@ async def test_xlsx_holds_numbers_with_formats(
     assert total["Uppföljningar att hålla"].value == 7
     assert total["Uppföljning inom 7 dagar"].value == pytest.approx(4 / 7)
     assert total["Uppföljning inom 7 dagar"].number_format == "0%"
-    assert total["Betalningsansvar"].value == "inte konfigurerat"
+    assert (
+        total["Betalningsansvar för personer registrerade som väntande i Korttid"].value
+        == "inte konfigurerat"
+    )
     assert book["Per vecka"].max_row == 1 + 22  # weeks 27 to 48 have begun
     assert summary.max_row == 1 + 3  # the period, then each unit
 

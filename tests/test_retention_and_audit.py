@@ -10,7 +10,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from storage.domain.clock import SystemClock, local_today
 from storage.models import (
     AuditEvent,
     BotStateItem,
+    DecisionEvent,
     FollowUpMeeting,
     OutboxMessage,
     OutboxStatus,
@@ -81,6 +82,16 @@ async def _closed_stay(sessions: Any, code: str, departed: date, *, unit: str = 
         stay.provider_name, stay.provider_contact = "Omsorg Öst AB", "031-123 45 67"
         session.add(stay)
         session.add(
+            DecisionEvent(
+                stay_id=stay.id,
+                unit_id=found.id,
+                kind="extension",
+                decided_at=datetime.combine(departed, time(9), UTC),
+                new_end_date=departed,
+                reason="Behövde mer träning",
+            )
+        )
+        session.add(
             FollowUpMeeting(
                 stay_id=stay.id,
                 status="held",
@@ -121,6 +132,12 @@ async def _stay(sessions: Any, stay_id: int) -> tuple[Stay, FollowUpMeeting, Out
         return stay, meeting, message
 
 
+async def _event_reasons(sessions: Any, stay_id: int) -> list[tuple[str, str | None]]:
+    async with transaction(sessions) as session:
+        query = select(DecisionEvent).where(DecisionEvent.stay_id == stay_id)
+        return [(e.kind, e.reason) for e in (await session.exec(query)).all()]
+
+
 async def _audit(sessions: Any, action: str) -> list[AuditEvent]:
     async with transaction(sessions) as session:
         query = select(AuditEvent).where(AuditEvent.action == action)
@@ -155,6 +172,8 @@ async def test_purge_removes_notes_of_stays_closed_longer_than_the_retention(
         "draft": None,
     }
     assert message.payload == {"case_code": "ÄNG-001", "date": "2024-01-02"}
+    assert await _event_reasons(sessions, old) == [("extension", None)]  # counted, not its text
+    assert await _event_reasons(sessions, recent) == [("extension", "Behövde mer träning")]
     kept, kept_meeting, kept_message = await _stay(sessions, recent)
     assert kept.goal == GOAL and kept.provider_contact == "031-123 45 67"
     assert kept_meeting.steps["health_nurse"]["note"] == "Sår på höger fot"

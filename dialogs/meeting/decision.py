@@ -7,12 +7,13 @@ are kept JSON-ready (ISO dates, ``HH:MM``, booleans) in the meeting row until th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
-from dialogs.parsing import InvalidInput, parse_future_date, parse_time
+from dialogs.parsing import InvalidInput, parse_date, parse_future_date, parse_time
 from notifications.formatting import format_date, format_time
 from storage.domain.pnr import contains_personal_number
 from storage.models import DecisionKind
@@ -115,6 +116,23 @@ def parse_form(
         except InvalidInput as error:
             errors.append(error)
     return values, errors
+
+
+_HELD_ON_PREFIX = re.compile(r"^(?:mötet\s+)?(?:hölls|holls|hållet|hållen)\s+", re.IGNORECASE)
+
+
+def parse_held_on(text: str, arrival: date, today: date) -> date:
+    """The day a meeting was held ("i dag", "2/12", "hölls 2/12"): never in the future, never
+    before the stay's arrival."""
+    value = parse_date(_HELD_ON_PREFIX.sub("", text.strip()), today)
+    if value > today:
+        raise InvalidInput("meeting_held_on_future", {"date": format_date(value)})
+    if value < arrival:
+        raise InvalidInput(
+            "meeting_held_on_before_arrival",
+            {"date": format_date(value), "arrival": format_date(arrival)},
+        )
+    return value
 
 
 def is_afternoon(value: str | None) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from botbuilder.core import MessageFactory, TurnContext
@@ -36,6 +37,7 @@ from dialogs.meeting.decision import (
     next_missing,
     parse_field,
     parse_form,
+    parse_held_on,
     parse_kind,
 )
 from dialogs.meeting.inputs import Move, Submitted, is_yes, read_participants, read_submitted
@@ -461,6 +463,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             await current.say(refusal)
             await self._prompt(current)
             return Dialog.end_of_turn
+        if submitted.move is Move.NEXT and current.step.kind is StepKind.COORDINATOR:
+            return await self._hold_typed(dc, current, str(submitted.inputs.get("held_on") or ""))
         if submitted.move is Move.DECIDE:
             return await self._choose_kind(current, submitted.kind, mode="card")
         if submitted.move is Move.SAVE_DECISION:
@@ -515,6 +519,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         draft = service.decision_part(current.meeting, "draft")
         if current.step.kind is StepKind.DECISION and draft and draft.get("asking"):
             return await self._on_typed_field(current, draft, typed.move, text)
+        if typed.move is Move.NOTE and current.step.kind is StepKind.COORDINATOR:
+            return await self._hold_typed(dc, current, text)
         if typed.move is Move.NOTE:
             kind = parse_kind(text) if current.step.kind is StepKind.DECISION else None
             if kind is not None:
@@ -523,7 +529,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         if typed.move is Move.PARTICIPANTS:
             return await self._typed_participants(current, typed.text)
         covered: list[str] | None = None
-        if typed.move is Move.NEXT:
+        if typed.move is Move.NEXT and typed.topic_numbers is not None:
             covered = self._covered_by_numbers(current.step, typed.topic_numbers)
             if covered is None:
                 await current.say(self._numbers_problem(current))
@@ -533,9 +539,10 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
     def _covered_by_numbers(
         self, step: AgendaStep, numbers: tuple[int, ...] | None
     ) -> list[str] | None:
-        """'nästa' covers every topic; 'nästa 1 3' only those; None when a number is wrong."""
+        """'nästa 1 3' ticks those topics; 'nästa' ticks none (what was ticked on the card stays
+        ticked), so the summary never claims a topic nobody marked; None when a number is wrong."""
         if numbers is None:
-            return step.topic_ids()
+            return None
         if not step.topics or any(not 1 <= n <= len(step.topics) for n in numbers):
             return None
         return [step.topics[n - 1].id for n in sorted(set(numbers))]
@@ -755,13 +762,9 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
     ) -> DialogTurnResult:
         """The decision is complete: keep it on the meeting and go on to the next step."""
         meeting, step = current.meeting, current.step
-        draft = service.decision_part(meeting, "draft") or {}
         service.set_decision_part(meeting, "final", {"kind": kind, "values": values})
         service.set_decision_part(meeting, "draft", None)
-        already = "covered" in service.step_record(meeting, step)
-        typed = draft.get("mode") == "typed"
-        covered = step.topic_ids() if typed and not already else None
-        service.record_step(meeting, step, covered=covered, status=service.STEP_DONE)
+        service.record_step(meeting, step, status=service.STEP_DONE)
         await current.audit("meeting.decision", kind=kind)
         line = decision_line(current.view(), kind, values)
         await current.say(current.text("meeting_decision_recorded", text=line), note)
@@ -769,8 +772,26 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
 
     # --- ending ---
 
-    async def _hold(self, dc: DialogContext, current: MeetingTurn) -> DialogTurnResult:
+    async def _hold_typed(
+        self, dc: DialogContext, current: MeetingTurn, text: str
+    ) -> DialogTurnResult:
+        """Finish the meeting on the day it was held (typed, or the card's date; empty: today)."""
+        today = local_today(current.turn.clock)
+        try:
+            held_on = parse_held_on(text, current.stay.arrival_date, today) if text else today
+        except InvalidInput as error:
+            if error.key == "date_invalid":  # not a date: a note, which the last step has not
+                return await self._typed_note(current, text)
+            await current.say(current.error_text(error))
+            await self._prompt(current)
+            return Dialog.end_of_turn
+        return await self._hold(dc, current, held_on)
+
+    async def _hold(
+        self, dc: DialogContext, current: MeetingTurn, held_on: date | None = None
+    ) -> DialogTurnResult:
         turn, meeting, stay = current.turn, current.meeting, current.stay
+        held_on = held_on or local_today(turn.clock)
         view_before = current.view()
         final = service.decision_part(meeting, "final")
         if final is None:  # e.g. the decision step was reached by an old card; ask for it
@@ -781,17 +802,21 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             await current.say(current.text("meeting_decision_required"))
             await self._prompt(current)
             return Dialog.end_of_turn
-        held = await service.hold_meeting(
-            turn.session, meeting, stay, turn.clock.now(), local_today(turn.clock)
+        held = await service.hold_meeting(turn.session, meeting, stay, turn.clock.now(), held_on)
+        await current.audit(
+            "meeting.held",
+            kind=final["kind"],
+            notices=held.notices_queued,
+            held_on=held_on.isoformat(),
         )
         await calls.mark_held(turn.session, stay)
-        await current.audit("meeting.held", kind=final["kind"], notices=held.notices_queued)
         home_going = final["kind"] == DecisionKind.HOME_GOING
         await current.say(*self._held_lines(current, held, home_going))
         units = await UnitRepository(turn.session).by_ids([stay.unit_id])
         summary = meeting_summary(
             view_before,
             units[0].name if units else "",
+            held_on,
             coordinator_informed=home_going and held.notices_queued > 0,
             checklist_created=home_going,
         )

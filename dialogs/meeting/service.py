@@ -18,6 +18,7 @@ from dialogs.meeting.agenda import AgendaStep
 from notifications.notices import HomeGoingChange, queue_home_going_notice
 from storage.domain.readiness import checklist_for
 from storage.models import (
+    DecisionEventKind,
     DecisionKind,
     FollowUpMeeting,
     MeetingStatus,
@@ -26,6 +27,7 @@ from storage.models import (
     Stay,
     StayStatus,
 )
+from storage.repos.decisions import DecisionRepository
 from storage.repos.meetings import MeetingRepository
 from storage.repos.staff import StaffProfile, StaffRepository
 from storage.repos.stays import StayRepository
@@ -151,13 +153,19 @@ async def coordinators_of(session: AsyncSession, stay: Stay) -> Sequence[Staff]:
 
 
 async def hold_meeting(
-    session: AsyncSession, meeting: FollowUpMeeting, stay: Stay, now: datetime, today: date
+    session: AsyncSession, meeting: FollowUpMeeting, stay: Stay, now: datetime, held_on: date
 ) -> HeldMeeting:
-    """Store the meeting as held and apply its decision to the stay, in the turn's transaction."""
+    """Store the meeting as held on ``held_on`` and apply its decision to the stay, in the
+    turn's transaction. The decision is appended as an event; the stay's follow-up date stays
+    the first meeting's."""
     final = decision_part(meeting, "final")
     assert final is not None and stay.id is not None
     kind, values = str(final["kind"]), dict(final["values"])
-    change = _apply_decision(stay, kind, values, now, today)
+    had_home_going = stay.home_going_date is not None
+    change = _apply_decision(stay, kind, values, now)
+    if stay.followup_held_on is None or held_on < stay.followup_held_on:
+        stay.followup_held_on = held_on
+    await _append_events(session, meeting, stay, kind, values, had_home_going, now)
     stays = StayRepository(session)
     queued = 0
     if change == "cancelled":  # the notice is built from the date being cancelled, then cleared
@@ -173,18 +181,55 @@ async def hold_meeting(
             queued = await queue_home_going_notice(session, stay, change, now)
     meeting.status = MeetingStatus.HELD
     meeting.held_at = now
+    meeting.held_on = held_on
     meeting.decision = {"final": final, "draft": None}
     await save(session, meeting)
     return HeldMeeting(await coordinators_of(session, stay), queued, items)
 
 
+async def _append_events(
+    session: AsyncSession,
+    meeting: FollowUpMeeting,
+    stay: Stay,
+    kind: str,
+    values: Mapping[str, Any],
+    had_home_going: bool,
+    now: datetime,
+) -> None:
+    """The meeting's decision as events: a home-going set or moved, or another decision (an
+    extension or a care-home wait cancels a planned home-going)."""
+    events = DecisionRepository(session)
+
+    async def append(event: DecisionEventKind, **facts: Any) -> None:
+        await events.append(stay, event, now, meeting.owner_id, meeting_id=meeting.id, **facts)
+
+    if kind == DecisionKind.HOME_GOING:
+        changed = DecisionEventKind.HOME_GOING_CHANGED
+        await append(
+            changed if had_home_going else DecisionEventKind.HOME_GOING_SET,
+            home_going_date=stay.home_going_date,
+        )
+        return
+    if had_home_going and kind != DecisionKind.OTHER:  # "other" leaves the home-going as it is
+        await append(DecisionEventKind.HOME_GOING_CANCELLED)
+    if kind == DecisionKind.EXTENSION:
+        await append(
+            DecisionEventKind.EXTENSION,
+            new_end_date=stay.decision_end_date,
+            reason=stay.extension_reason,
+        )
+    elif kind == DecisionKind.CARE_HOME_WAIT:
+        await append(DecisionEventKind.CARE_HOME_WAIT)
+    else:
+        await append(DecisionEventKind.OTHER, reason=stay.decision_note)
+
+
 def _apply_decision(
-    stay: Stay, kind: str, values: Mapping[str, Any], now: datetime, today: date
+    stay: Stay, kind: str, values: Mapping[str, Any], now: datetime
 ) -> HomeGoingChange | None:
     """Write the decision onto the stay; returns the home-going change the coordinator hears of."""
     had_home_going = stay.home_going_date is not None
     previous = (stay.home_going_date, stay.home_going_time)
-    stay.followup_held_on = today
     stay.decision_kind = kind
     stay.decided_at = now
     stay.coordination_needed = bool(values.get("coordination_needed"))

@@ -85,6 +85,7 @@ def step_card(view: MeetingView, coordinators: Sequence[Staff] = ()) -> dict[str
         ],
         "decision": _decision_block(view) if step.kind is StepKind.DECISION else None,
         "coordinator": _coordinator_block(view, coordinators) if last else None,
+        "held_on": _held_on_input(view) if last else None,
         "with_note": not last,
         "note": record.get("note") or "",
         "show_back": step.number > 1,
@@ -197,6 +198,15 @@ def _coordinator_block(view: MeetingView, coordinators: Sequence[Staff]) -> dict
     return {"lines": lines, "warning": warning}
 
 
+def _held_on_input(view: MeetingView) -> dict[str, str]:
+    """The day the meeting was held: today unless changed; never later, never before arrival."""
+    return {
+        "value": view.today.isoformat(),
+        "min": view.stay.arrival_date.isoformat(),
+        "max": view.today.isoformat(),
+    }
+
+
 def format_value(view: MeetingView, name: str, value: Any) -> str:
     """One decision value as a person reads it."""
     answers = view.catalogue("meeting_answers")
@@ -307,7 +317,12 @@ def field_question(view: MeetingView, name: str) -> str:
 
 
 def meeting_summary(
-    view: MeetingView, unit_name: str, *, coordinator_informed: bool, checklist_created: bool
+    view: MeetingView,
+    unit_name: str,
+    held_on: date,
+    *,
+    coordinator_informed: bool,
+    checklist_created: bool,
 ) -> MeetingSummary:
     final = decision_part(view.meeting, "final")
     assert final is not None
@@ -315,9 +330,10 @@ def meeting_summary(
     return MeetingSummary(
         case_code=view.stay.case_code,
         unit_name=unit_name,
-        held_on=format_date(view.today),
+        held_on=format_date(held_on),
         arrival=format_date(view.stay.arrival_date),
-        stay_day=stay_day_number(view.stay.arrival_date, view.today),
+        days_after_arrival=(held_on - view.stay.arrival_date).days,
+        deadline=format_date(view.stay.followup_deadline),
         goal=view.stay.goal,
         participants=[labels.get(p, p) for p in view.meeting.participants],
         steps=[_step_summary(view, step) for step in view.agenda.steps if step.topics],

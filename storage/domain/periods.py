@@ -1,7 +1,8 @@
-"""Reporting periods: an ISO week (2026-W48), a quarter (2026Q3) or a half-year (2026H2).
+"""Reporting periods: an ISO week (2026-W48), a month (2026-11), a quarter (2026Q3), a half-year
+(2026H2) or a year (2026).
 
 A period is a closed range of calendar dates in Europe/Stockholm. Seed 000 follows its indicators
-weekly, quarterly and half-yearly, so these three kinds are the ones people ask for.
+weekly, monthly, quarterly, half-yearly and yearly, so these are the kinds people ask for.
 """
 
 from __future__ import annotations
@@ -16,17 +17,21 @@ from storage.domain.clock import STOCKHOLM
 
 class PeriodKind(StrEnum):
     WEEK = "week"
+    MONTH = "month"
     QUARTER = "quarter"
     HALF_YEAR = "half_year"
+    YEAR = "year"
 
 
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 _HALF = re.compile(r"^(\d{4})-?H([12])$", re.IGNORECASE)
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+_YEAR = re.compile(r"^(\d{4})$")
 
 
 class InvalidPeriod(ValueError):
-    """The text is not a week, quarter or half-year."""
+    """The text is not a week, month, quarter, half-year or year."""
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -37,10 +42,14 @@ class Period:
 
     @property
     def code(self) -> str:
-        """The machine form: 2026-W48, 2026Q3, 2026H2."""
+        """The machine form: 2026-W48, 2026-11, 2026Q3, 2026H2, 2026."""
         if self.kind is PeriodKind.WEEK:
             year, week, _ = self.start.isocalendar()
             return f"{year}-W{week:02d}"
+        if self.kind is PeriodKind.MONTH:
+            return f"{self.start.year}-{self.start.month:02d}"
+        if self.kind is PeriodKind.YEAR:
+            return str(self.start.year)
         if self.kind is PeriodKind.QUARTER:
             return f"{self.start.year}Q{(self.start.month - 1) // 3 + 1}"
         return f"{self.start.year}H{1 if self.start.month <= 6 else 2}"
@@ -79,6 +88,14 @@ def iso_week_of(day: date) -> Period:
     return Period(monday, monday + timedelta(days=6), PeriodKind.WEEK)
 
 
+def month_of(day: date) -> Period:
+    return Period(day.replace(day=1), _month_end(day.year, day.month), PeriodKind.MONTH)
+
+
+def year_of(day: date) -> Period:
+    return Period(date(day.year, 1, 1), date(day.year, 12, 31), PeriodKind.YEAR)
+
+
 def quarter_of(day: date) -> Period:
     first_month = (day.month - 1) // 3 * 3 + 1
     return Period(
@@ -96,8 +113,12 @@ def half_year_of(day: date) -> Period:
 def period_containing(kind: PeriodKind, day: date) -> Period:
     if kind is PeriodKind.WEEK:
         return iso_week_of(day)
+    if kind is PeriodKind.MONTH:
+        return month_of(day)
     if kind is PeriodKind.QUARTER:
         return quarter_of(day)
+    if kind is PeriodKind.YEAR:
+        return year_of(day)
     return half_year_of(day)
 
 
@@ -108,7 +129,8 @@ def _month_end(year: int, month: int) -> date:
 
 
 def parse_period(text: str) -> Period:
-    """'2026-W48', '2026Q3' or '2026H2' (case and a dash before Q/H do not matter)."""
+    """'2026-W48', '2026-11', '2026Q3', '2026H2' or '2026' (case and a dash before Q/H do not
+    matter)."""
     cleaned = text.strip()
     try:
         if match := _WEEK.match(cleaned):
@@ -117,6 +139,10 @@ def parse_period(text: str) -> Period:
             return quarter_of(date(int(match[1]), (int(match[2]) - 1) * 3 + 1, 1))
         if match := _HALF.match(cleaned):
             return half_year_of(date(int(match[1]), 1 if match[2] == "1" else 7, 1))
+        if match := _MONTH.match(cleaned):
+            return month_of(date(int(match[1]), int(match[2]), 1))
+        if (match := _YEAR.match(cleaned)) and int(match[1]) > 0:
+            return year_of(date(int(match[1]), 1, 1))
     except ValueError as error:  # week 53 in a year without one, year 0
         raise InvalidPeriod(cleaned) from error
     raise InvalidPeriod(cleaned)

@@ -26,6 +26,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.domain.clock import STOCKHOLM
 from storage.domain.payment import PaymentPolicy
 from storage.models import (
+    DecisionEvent,
+    DecisionEventKind,
     DecisionKind,
     HospitalWait,
     OutboxMessage,
@@ -191,6 +193,16 @@ class Decisions:
     extension: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class HospitalWaits:
+    """Hospital waits (utskrivningsklar) of a period: active some day of it, and those that
+    ended in it with their total time waited."""
+
+    active: int = 0
+    ended: int = 0
+    waited_seconds: int = 0
+
+
 class IndicatorRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -337,20 +349,46 @@ class IndicatorRepository:
     async def decisions(
         self, start: datetime, end: datetime, unit_ids: Collection[int] | None
     ) -> dict[int, Decisions]:
-        """Decisions recorded in [start, end): home-going plannings and extensions."""
-        kind = col(Stay.decision_kind)
-        unit = unordered(col(Stay.unit_id))
+        """Decisions taken in [start, end), from the decision events: home-going decisions (a
+        date set where none was; a moved date is the same decision) and extensions (each one)."""
+        kind = col(DecisionEvent.kind)
+        unit = unordered(col(DecisionEvent.unit_id))
         query = (
             select(
                 unit,
-                _count_if(kind == DecisionKind.HOME_GOING),
-                _count_if(kind == DecisionKind.EXTENSION),
+                _count_if(kind == DecisionEventKind.HOME_GOING_SET),
+                _count_if(kind == DecisionEventKind.EXTENSION),
             )
-            .where(col(Stay.decided_at) >= start, col(Stay.decided_at) < end)
+            .where(col(DecisionEvent.decided_at) >= start, col(DecisionEvent.decided_at) < end)
             .group_by(unit)
         )
-        rows = await self.session.exec(_in_units(query, unit_ids))
+        if unit_ids is not None:
+            query = query.where(col(DecisionEvent.unit_id).in_(list(unit_ids) or [-1]))
+        rows = await self.session.exec(query)
         return {unit: Decisions(int(home), int(ext)) for unit, home, ext in rows.all()}
+
+    async def hospital_waits(
+        self, start: datetime, end: datetime, unit_ids: Collection[int] | None
+    ) -> dict[int | None, HospitalWaits]:
+        """Per expected unit: waits active some day of [start, end) (notified before the end, not
+        closed before the start; seed 002's "aktuella för hemgångsplanering"), and waits closed
+        in it with the seconds from the notice to leaving hospital (seed 004)."""
+        notified, closed = col(HospitalWait.notified_at), col(HospitalWait.closed_at)
+        ended = and_(closed >= start, closed < end)
+        waited = case((ended, epoch_seconds(closed) - epoch_seconds(notified)), else_=0)
+        unit = col(HospitalWait.expected_unit_id)
+        query = (
+            select(unit, func.count(), _count_if(ended), func.coalesce(func.sum(waited), 0))
+            .where(notified < end, or_(closed.is_(None), closed >= start))
+            .group_by(unit)
+        )
+        if unit_ids is not None:
+            query = query.where(unit.in_(list(unit_ids) or [-1]))
+        rows = await self.session.exec(query)
+        return {
+            unit_id: HospitalWaits(int(active), int(done), int(seconds))
+            for unit_id, active, done, seconds in rows.all()
+        }
 
     async def sip_called(
         self, start: datetime, end: datetime, unit_ids: Collection[int] | None
@@ -572,6 +610,7 @@ __all__ = [
     "Decisions",
     "EndedStays",
     "FollowUpCounts",
+    "HospitalWaits",
     "IndicatorRepository",
     "OngoingStays",
     "PlannedHomeGoings",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -35,6 +37,17 @@ class MeetingRepository:
             .order_by(col(FollowUpMeeting.id).desc())
         )
         return result.first()
+
+    async def held_days(self, stay_id: int) -> list[date]:
+        """The days a stay's meetings were held, first first (the first is the one that counts)."""
+        result = await self.session.exec(
+            select(col(FollowUpMeeting.held_on)).where(
+                FollowUpMeeting.stay_id == stay_id,
+                FollowUpMeeting.status == MeetingStatus.HELD,
+                col(FollowUpMeeting.held_on).is_not(None),
+            )
+        )
+        return sorted(day for day in result.all() if day is not None)
 
     async def save(self, meeting: FollowUpMeeting) -> None:
         """Write the meeting; JSON columns are flagged as they are replaced, not tracked."""

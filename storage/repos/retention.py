@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import delete
+from sqlalchemy import and_, delete, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import (
     AuditEvent,
     BotStateItem,
+    DecisionEvent,
     FollowUpMeeting,
     OutboxMessage,
     OutboxStatus,
@@ -59,6 +60,21 @@ class RetentionRepository:
             )
         )
         return result.all()
+
+    async def clear_decision_reasons(self, stay_ids: Iterable[int]) -> set[int]:
+        """Remove the free-text reasons of the stays' decision events; returns the stays whose
+        events had one. The events themselves stay: the figures count them."""
+        wanted = list(stay_ids)
+        if not wanted:
+            return set()
+        with_reason = and_(
+            col(DecisionEvent.stay_id).in_(wanted), col(DecisionEvent.reason).is_not(None)
+        )
+        found = await self.session.exec(select(DecisionEvent.stay_id).where(with_reason))
+        touched = set(found.all())
+        if touched:
+            await self.session.exec(update(DecisionEvent).where(with_reason).values(reason=None))
+        return touched
 
     async def save(self, rows: Iterable[Stay | FollowUpMeeting | OutboxMessage]) -> None:
         for row in rows:
