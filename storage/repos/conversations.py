@@ -101,3 +101,18 @@ class ConversationRepository:
             )
         )
         return result.all()
+
+    async def without_personal_chat(self, staff_ids: Sequence[int]) -> set[int]:
+        """Of these people, those with no personal conversation with Korttid yet."""
+        wanted = sorted(set(staff_ids))
+        if not wanted:
+            return set()
+        result = await self.session.exec(
+            select(ConversationRef.staff_id).where(
+                col(ConversationRef.staff_id).in_(wanted),
+                ConversationRef.kind == ConversationKind.PERSONAL,
+                col(ConversationRef.active),
+            )
+        )
+        reachable = {int(staff_id) for staff_id in result.all() if staff_id is not None}
+        return set(wanted) - reachable

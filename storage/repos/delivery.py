@@ -20,6 +20,8 @@ from storage.models import ConversationRef, OutboxMessage, OutboxStatus, Staff, 
 from storage.repos.facts import EVERY_STAY, StayScope, select_columns
 
 _CHUNK = 900
+# Rows not sent yet that a tick may withdraw or refresh: due, or waiting for their recipient.
+UNSENT = (OutboxStatus.PENDING.value, OutboxStatus.WAITING.value)
 # Any constant works; it only has to be the same for every instance of Korttid.
 _EVALUATION_LOCK = 0x4B6F7274  # "Kort"
 
@@ -105,7 +107,7 @@ class DeliveryRepository:
             select(OutboxMessage.id, OutboxMessage.key, OutboxMessage.payload)
             .where(
                 *scope.where(OutboxMessage.stay_id),
-                OutboxMessage.status == OutboxStatus.PENDING,
+                col(OutboxMessage.status).in_(UNSENT),
                 col(OutboxMessage.kind).in_(sorted(set(kinds))),
             )
             .order_by(col(OutboxMessage.id))
@@ -119,7 +121,7 @@ class DeliveryRepository:
                 update(OutboxMessage)
                 .where(
                     col(OutboxMessage.id).in_(ids[start : start + _CHUNK]),
-                    col(OutboxMessage.status) == OutboxStatus.PENDING,
+                    col(OutboxMessage.status).in_(UNSENT),
                 )
                 .values(status=OutboxStatus.WITHDRAWN, lease_until=None, last_error=reason)
             )
@@ -131,7 +133,7 @@ class DeliveryRepository:
             update(OutboxMessage)
             .where(
                 col(OutboxMessage.id) == message_id,
-                col(OutboxMessage.status) == OutboxStatus.PENDING,
+                col(OutboxMessage.status).in_(UNSENT),
             )
             .values(payload=payload)
         )
@@ -259,6 +261,43 @@ class DeliveryRepository:
             last_error=error[:500],
             conversation_ref_id=ref_id,
         )
+
+    async def mark_waiting(self, message_id: int, *, expires_at: datetime, reason: str) -> bool:
+        """The recipient has no conversation yet: the row waits for them (no attempt counted)."""
+        return await self._finish_claim(
+            message_id, status=OutboxStatus.WAITING, expires_at=expires_at, last_error=reason
+        )
+
+    async def mark_expired(self, message_id: int, *, reason: str) -> bool:
+        return await self._finish_claim(
+            message_id, status=OutboxStatus.EXPIRED, last_error=reason[:500]
+        )
+
+    async def expire_waiting(self, now: datetime, reason: str) -> int:
+        """Waiting rows past their expiry are no longer worth sending; returns how many."""
+        result = await self.session.exec(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.status) == OutboxStatus.WAITING,
+                col(OutboxMessage.expires_at) <= now,
+            )
+            .values(status=OutboxStatus.EXPIRED, last_error=reason)
+        )
+        return int(result.rowcount or 0)
+
+    async def release_waiting(self, staff_id: int, now: datetime) -> int:
+        """The person can now be reached: their waiting rows are due at once, oldest first (the
+        claim orders by due time, then id). Returns how many were released."""
+        result = await self.session.exec(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.status) == OutboxStatus.WAITING,
+                col(OutboxMessage.recipient_staff_id) == staff_id,
+                or_(col(OutboxMessage.expires_at).is_(None), col(OutboxMessage.expires_at) > now),
+            )
+            .values(status=OutboxStatus.PENDING, next_attempt_at=now, last_error=None)
+        )
+        return int(result.rowcount or 0)
 
     async def deactivate_reference(self, ref_id: int) -> None:
         await self.session.exec(
