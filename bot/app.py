@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.adapter import CachingAuthentication, build_adapter, build_authentication
 from bot.korttid_bot import BotDeps, KorttidBot, team_of, tenant_of
-from bot.notifier import build_notifier, build_scheduler
+from bot.notifier import DeliveryWaker, build_notifier, build_scheduler
 from bot.reporting import digest_settings
 from bot.settings import Settings
 from bot.state_storage import SqlStorage, TurnConversationState
@@ -40,6 +40,7 @@ RENDERER = web.AppKey("renderer", Renderer)
 CLOCK = web.AppKey("clock", Clock)
 NOTIFIER = web.AppKey("notifier", Notifier)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
+WAKER = web.AppKey("waker", DeliveryWaker)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -61,6 +62,9 @@ def create_app(
     authentication = build_authentication(settings, **(auth_overrides or {}))
     adapter = build_adapter(authentication)
     conversation_state = TurnConversationState(SqlStorage(sessions))
+    digest = digest_source(digest_settings(settings), renderer)  # issue 6: the weekly digest
+    notifier = build_notifier(sessions, renderer, adapter, settings.app_id, clock, [digest])
+    waker = DeliveryWaker(notifier, clock)  # issue 18: what waited goes when its person arrives
     bot = KorttidBot(
         BotDeps(
             sessions=sessions,
@@ -70,6 +74,7 @@ def create_app(
             clock=clock,
             admin_contact=settings.admin_contact,
             payment_policy=settings.payment_policy(),
+            wake_delivery=waker.wake,
         )
     )
     app[SETTINGS] = settings
@@ -80,9 +85,8 @@ def create_app(
     app[BOT] = bot
     app[RENDERER] = renderer
     app[CLOCK] = clock
-    digest = digest_source(digest_settings(settings), renderer)  # issue 6: the weekly digest
-    notifier = build_notifier(sessions, renderer, adapter, settings.app_id, clock, [digest])
     app[NOTIFIER] = notifier
+    app[WAKER] = waker
     app[SCHEDULER] = build_scheduler(notifier, clock, settings.tick_seconds)
     app.cleanup_ctx.append(_database(migrate))
     app.cleanup_ctx.append(_scheduler)
@@ -113,6 +117,7 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     yield
     if scheduler.running:
         scheduler.shutdown(wait=False)
+    await app[WAKER].close()
 
 
 @web.middleware

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,12 +22,14 @@ from dialogs.commands import PERSONAL, TEAM
 from dialogs.router import route_invoke, route_message
 from dialogs.turn import TURN_KEY, Turn
 from dialogs.waits import PAYMENT_POLICY_KEY
+from notifications.dispatcher import EXPIRED_WAITING
 from notifications.render import Renderer
 from storage.domain.clock import Clock
 from storage.domain.payment import PaymentPolicy
 from storage.models import ConversationKind, ConversationRef
 from storage.repos.activities import GREETING_PREFIX, InboundActivityRepository
 from storage.repos.conversations import ConversationRepository
+from storage.repos.delivery import DeliveryRepository
 from storage.repos.staff import StaffProfile, StaffRepository
 from storage.repos.state import ETagConflict
 from storage.repos.units import UnitRepository
@@ -35,6 +37,9 @@ from storage.repos.units import UnitRepository
 log = logging.getLogger(__name__)
 
 TURN_ATTEMPTS = 4  # of n turns at once, one can lose n - 1 races
+
+# Set in a turn's state when it released messages that waited for its person.
+_RELEASED = "korttid.waiting_released"
 
 # installationUpdate actions; the -upgrade forms come when an app upgrade adds or drops the bot.
 _ADD_ACTIONS = frozenset({"add", "add-upgrade"})
@@ -57,6 +62,8 @@ class BotDeps:
     clock: Clock
     admin_contact: str
     payment_policy: PaymentPolicy = field(default_factory=PaymentPolicy)  # issue 4: waits
+    # Called after a turn that released messages waiting for its person has committed.
+    wake_delivery: Callable[[], None] = lambda: None
 
 
 class KorttidBot:
@@ -94,6 +101,8 @@ class KorttidBot:
             # A caller that asked for expectReplies gets them in the HTTP answer instead.
             if replies and context.activity.delivery_mode != DeliveryModes.expect_replies:
                 await self._send_saved_replies(context, list(replies))
+        if context.turn_state.get(_RELEASED):
+            self.deps.wake_delivery()  # committed: what waited for this person goes now
 
     async def _send_saved_replies(self, context: TurnContext, replies: list[Activity]) -> None:
         """The turn is saved: a reply that cannot be sent now must not end in the apology, which
@@ -137,7 +146,9 @@ class KorttidBot:
                 )
             )
             return
-        conversation = await save_reference(context, session, profile.id)
+        conversation, opened = await save_reference(context, session, profile.id)
+        if opened:
+            await self._release_waiting(context, session, profile.id)
         if context.activity.text:
             context.activity.text = TurnContext.remove_recipient_mention(context.activity)
         turn = Turn(
@@ -169,11 +180,28 @@ class KorttidBot:
         if not added:
             return
         profile = await _maybe_recognise(context, session) if _scope(activity) == PERSONAL else None
-        ref = await save_reference(context, session, profile.id if profile else None)
+        conversation_id = _conversation_id(activity)
+        if profile is not None:
+            await save_reference(context, session, profile.id)
+            await self._release_waiting(context, session, profile.id)
+        elif activity.conversation.conversation_type != "personal":
+            await save_reference(context, session, None)
+        # else: a stranger's personal chat is not remembered (nothing may be sent to it).
         # Teams sends both conversationUpdate and installationUpdate for one install, often at
         # once: a unique row per conversation makes the greeting happen once.
-        if await InboundActivityRepository(session).claim(_greeting_key(ref.conversation_id)):
+        if await InboundActivityRepository(session).claim(_greeting_key(conversation_id)):
             await self._greet(context, session, profile)
+
+    async def _release_waiting(
+        self, context: TurnContext, session: AsyncSession, staff_id: int
+    ) -> None:
+        """The person can be reached now: messages that waited for them are due at once."""
+        released = await DeliveryRepository(session).release_waiting(
+            staff_id, self.deps.clock.now(), EXPIRED_WAITING
+        )
+        if released:
+            log.info("%s waiting messages released for staff_id=%s", released, staff_id)
+            context.turn_state[_RELEASED] = True
 
     async def _greet(
         self, context: TurnContext, session: AsyncSession, profile: StaffProfile | None
@@ -267,7 +295,8 @@ def team_of(activity: Activity) -> str | None:
 
 async def save_reference(
     context: TurnContext, session: AsyncSession, staff_id: int | None
-) -> ConversationRef:
+) -> tuple[ConversationRef, bool]:
+    """Remember where to reach this conversation; True when it is new or was inactive."""
     activity = context.activity
     reference = TurnContext.get_conversation_reference(activity).serialize()
     tenant_id = tenant_of(activity)
@@ -276,11 +305,9 @@ async def save_reference(
     kind = ConversationKind.CHANNEL if _scope(activity) == TEAM else ConversationKind.PERSONAL
     if activity.conversation.conversation_type == "groupChat":
         kind = ConversationKind.GROUP
-    # In a channel, a message's conversation id names its thread (";messageid=..."); a proactive
-    # message to the unit's channel must start a new post, so keep the channel's own id.
-    conversation_id = activity.conversation.id.split(";messageid=", 1)[0]
+    conversation_id = _conversation_id(activity)
     reference.setdefault("conversation", {})["id"] = conversation_id
-    return await ConversationRepository(session).save(
+    return await ConversationRepository(session).upsert(
         conversation_id=conversation_id,
         kind=kind,
         service_url=activity.service_url,
@@ -292,6 +319,12 @@ async def save_reference(
     )
 
 
+def _conversation_id(activity: Activity) -> str:
+    """In a channel, a message's conversation id names its thread (";messageid=..."); a
+    proactive message to the unit's channel must start a new post, so keep the channel's id."""
+    return str(activity.conversation.id).split(";messageid=", 1)[0]
+
+
 def _greeting_key(conversation_id: str) -> str:
     return f"{GREETING_PREFIX}{conversation_id}"[:400]
 
@@ -300,7 +333,7 @@ async def _retire(context: TurnContext, conversations: ConversationRepository) -
     team_id = team_of(context.activity)
     if team_id:
         await conversations.mark_team_inactive(team_id)
-    conversation_id = context.activity.conversation.id.split(";messageid=", 1)[0]
+    conversation_id = _conversation_id(context.activity)
     await conversations.mark_inactive(conversation_id)
     # Installed again later, the app greets again.
     await InboundActivityRepository(conversations.session).forget(_greeting_key(conversation_id))

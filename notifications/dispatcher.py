@@ -282,9 +282,7 @@ class Dispatcher:
 
     async def _expire_waiting(self, now: datetime, report: DeliveryReport) -> None:
         async with transaction(self.sessions) as session:
-            report.expired += await DeliveryRepository(session).expire_waiting(
-                now, EXPIRED_WAITING
-            )
+            report.expired += await DeliveryRepository(session).expire_waiting(now, EXPIRED_WAITING)
 
     async def _deliver_claimed(self, run: _Pass) -> int:
         """Send the rows claimed batch by batch, a few at a time; returns the rows claimed."""

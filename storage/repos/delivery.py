@@ -273,27 +273,32 @@ class DeliveryRepository:
             message_id, status=OutboxStatus.EXPIRED, last_error=reason[:500]
         )
 
-    async def expire_waiting(self, now: datetime, reason: str) -> int:
-        """Waiting rows past their expiry are no longer worth sending; returns how many."""
+    async def expire_waiting(
+        self, now: datetime, reason: str, *, staff_id: int | None = None
+    ) -> int:
+        """Waiting rows (of one person, or everyone's) past their expiry are no longer worth
+        sending; returns how many were marked expired."""
+        query = update(OutboxMessage).where(
+            col(OutboxMessage.status) == OutboxStatus.WAITING,
+            col(OutboxMessage.expires_at) <= now,
+        )
+        if staff_id is not None:
+            query = query.where(col(OutboxMessage.recipient_staff_id) == staff_id)
         result = await self.session.exec(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.status) == OutboxStatus.WAITING,
-                col(OutboxMessage.expires_at) <= now,
-            )
-            .values(status=OutboxStatus.EXPIRED, last_error=reason)
+            query.values(status=OutboxStatus.EXPIRED, last_error=reason)
         )
         return int(result.rowcount or 0)
 
-    async def release_waiting(self, staff_id: int, now: datetime) -> int:
+    async def release_waiting(self, staff_id: int, now: datetime, expired_reason: str) -> int:
         """The person can now be reached: their waiting rows are due at once, oldest first (the
-        claim orders by due time, then id). Returns how many were released."""
+        claim orders by due time, then id), except those past their expiry, which are marked
+        expired. Returns how many were released."""
+        await self.expire_waiting(now, expired_reason, staff_id=staff_id)
         result = await self.session.exec(
             update(OutboxMessage)
             .where(
                 col(OutboxMessage.status) == OutboxStatus.WAITING,
                 col(OutboxMessage.recipient_staff_id) == staff_id,
-                or_(col(OutboxMessage.expires_at).is_(None), col(OutboxMessage.expires_at) > now),
             )
             .values(status=OutboxStatus.PENDING, next_attempt_at=now, last_error=None)
         )
