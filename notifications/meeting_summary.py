@@ -35,8 +35,10 @@ class MeetingSummary:
     steps: Sequence[StepSummary]
     decision_title: str
     decision_facts: Sequence[tuple[str, str]]
-    coordinator_informed: bool
+    coordinator_informed: bool  # a notice was queued for the coordinator
     checklist_created: bool
+    # No coordinator has opened Korttid yet: the notice waits for them, nobody has it.
+    coordinator_waiting: bool = False
 
 
 def render_meeting_summary(renderer: Renderer, summary: MeetingSummary) -> str:

@@ -276,7 +276,12 @@ def field_question(view: MeetingView, name: str) -> str:
 
 
 def meeting_summary(
-    view: MeetingView, unit_name: str, *, coordinator_informed: bool, checklist_created: bool
+    view: MeetingView,
+    unit_name: str,
+    *,
+    coordinator_informed: bool,
+    checklist_created: bool,
+    coordinator_waiting: bool = False,
 ) -> MeetingSummary:
     final = decision_part(view.meeting, "final")
     assert final is not None
@@ -293,6 +298,7 @@ def meeting_summary(
         decision_title=kind_title(view, final["kind"]),
         decision_facts=decision_facts(view, final["kind"], final["values"]),
         coordinator_informed=coordinator_informed,
+        coordinator_waiting=coordinator_waiting,
         checklist_created=checklist_created,
     )
 
