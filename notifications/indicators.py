@@ -64,6 +64,8 @@ class Figures:
     back_to_hospital: int = 0
     sip_called: int = 0
     undeliverable: int = 0
+    # Messages for staff who have not opened Korttid: waiting for them, or expired meanwhile.
+    awaiting_recipient: int = 0
     payment_configured: bool = True
 
     def __add__(self, other: Figures) -> Figures:
@@ -214,6 +216,7 @@ async def compute_indicators(
     decisions = await repo.decisions(start_utc, end_utc, ids)
     sip = await repo.sip_called(start_utc, end_utc, ids)
     undeliverable = await repo.undeliverable(start_utc, end_utc, ids)
+    awaiting = await repo.not_opened(start_utc, end_utc, ids)
     payments = await payment_by_unit(repo, period, today, payment, ids)
     configured = Figures(payment_configured=payment_configured(period, today, payment))
 
@@ -245,13 +248,15 @@ async def compute_indicators(
             home_going_plannings=d.home_going if d else 0,
             sip_called=sip.get(uid, 0),
             undeliverable=undeliverable.get(uid, 0),
+            awaiting_recipient=awaiting.get(uid, 0),
         ) + payments.get(uid, configured)
     # Waits without an expected unit and messages about no unit belong only to the all-units view.
     unassigned = configured
     if unit_ids is None:
-        unassigned += Figures(undeliverable=undeliverable.get(None, 0)) + payments.get(
-            None, configured
-        )
+        unassigned += Figures(
+            undeliverable=undeliverable.get(None, 0),
+            awaiting_recipient=awaiting.get(None, 0),
+        ) + payments.get(None, configured)
     return IndicatorReport(period, today, list(units), by_unit, unassigned)
 
 
