@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifications.expiry import expiry_of
+from notifications.fate import with_reminder_fate
 from notifications.ratelimit import RateLimiter
 from notifications.render import Renderer
 from notifications.rules import RULE_KINDS
@@ -351,12 +352,15 @@ class Dispatcher:
                     )
                     nowhere.append(_Nowhere(message_id, message.kind, expires_at))
                     continue
+                payload = await with_reminder_fate(
+                    session, self.renderer, message.stay_id, message.payload
+                )
                 deliveries.append(
                     _Delivery(
                         message_id=message_id,
                         attempts=message.attempts,
                         template=message.template,
-                        payload=dict(message.payload),
+                        payload=payload,
                         ref_id=ref.id,
                         conversation_id=ref.conversation_id,
                         reference=dict(ref.reference),

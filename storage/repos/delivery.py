@@ -49,6 +49,12 @@ class OutboxLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ReminderRow:
+    status: str
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class HeldBack:
     """Rows of these kinds for stays after this id wait: the rules have not yet re-evaluated
     those stays in this epoch, so such a row may no longer be due."""
@@ -303,6 +309,21 @@ class DeliveryRepository:
             .values(status=OutboxStatus.PENDING, next_attempt_at=now, last_error=None)
         )
         return int(result.rowcount or 0)
+
+    async def reminders(
+        self, stay_id: int, kinds: Sequence[str], recipients: Sequence[int]
+    ) -> list[ReminderRow]:
+        """The outbox rows of these kinds about a stay to these people: what became of them."""
+        if not kinds or not recipients:
+            return []
+        result = await self.session.exec(
+            select(OutboxMessage.status, OutboxMessage.sent_at).where(
+                OutboxMessage.stay_id == stay_id,
+                col(OutboxMessage.kind).in_(list(kinds)),
+                col(OutboxMessage.recipient_staff_id).in_(list(recipients)),
+            )
+        )
+        return [ReminderRow(status, sent_at) for status, sent_at in result.all()]
 
     async def deactivate_reference(self, ref_id: int) -> None:
         await self.session.exec(
