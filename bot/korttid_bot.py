@@ -63,7 +63,7 @@ class BotDeps:
     admin_contact: str
     payment_policy: PaymentPolicy = field(default_factory=PaymentPolicy)  # issue 4: waits
     # Called after a turn that released messages waiting for its person has committed.
-    wake_delivery: Callable[[], None] = lambda: None
+    wake_delivery: Callable[[int], None] = lambda staff_id: None
 
 
 class KorttidBot:
@@ -101,8 +101,9 @@ class KorttidBot:
             # A caller that asked for expectReplies gets them in the HTTP answer instead.
             if replies and context.activity.delivery_mode != DeliveryModes.expect_replies:
                 await self._send_saved_replies(context, list(replies))
-        if context.turn_state.get(_RELEASED):
-            self.deps.wake_delivery()  # committed: what waited for this person goes now
+        released = context.turn_state.get(_RELEASED)
+        if isinstance(released, int):
+            self.deps.wake_delivery(released)  # committed: what waited for them goes now
 
     async def _send_saved_replies(self, context: TurnContext, replies: list[Activity]) -> None:
         """The turn is saved: a reply that cannot be sent now must not end in the apology, which
@@ -201,7 +202,7 @@ class KorttidBot:
         )
         if released:
             log.info("%s waiting messages released for staff_id=%s", released, staff_id)
-            context.turn_state[_RELEASED] = True
+            context.turn_state[_RELEASED] = staff_id
 
     async def _greet(
         self, context: TurnContext, session: AsyncSession, profile: StaffProfile | None

@@ -56,33 +56,32 @@ async def run_tick(notifier: Notifier, clock: Clock) -> None:
 
 
 class DeliveryWaker:
-    """Runs a delivery pass right after a turn released messages that waited for its person
-    (they installed or opened Korttid), instead of leaving them for the next tick. Wakes that
-    come while a pass runs make one more pass; a failure is logged like a tick's."""
+    """Delivers at once what waited for a person who has just installed or opened Korttid,
+    instead of leaving it for the next tick (or the next working morning: they are in Teams
+    now). People woken while a pass runs get theirs in the passes that follow; a failure is
+    logged like a tick's, and the next tick tries again."""
 
     def __init__(self, notifier: Notifier, clock: Clock) -> None:
         self.notifier = notifier
         self.clock = clock
         self._task: asyncio.Task[None] | None = None
-        self._again = False
+        self._people: dict[int, None] = {}  # in the order they were woken
 
-    def wake(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._again = True
-            return
-        self._task = asyncio.get_running_loop().create_task(self._run())
+    def wake(self, staff_id: int) -> None:
+        self._people[staff_id] = None
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
         dispatcher = self.notifier.dispatcher
-        while True:
-            self._again = False
+        while self._people:
+            staff_id = next(iter(self._people))
+            del self._people[staff_id]
             try:
-                report = await dispatcher.deliver_due(self.clock.now())
-                await dispatcher.follow_up(report, self.clock)
+                while (await dispatcher.deliver_due(self.clock.now(), recipient=staff_id)).full:
+                    pass
             except Exception:
-                log.exception("delivery after a wake failed")
-            if not self._again:
-                return
+                log.exception("delivery of waiting messages failed staff_id=%s", staff_id)
 
     async def close(self) -> None:
         """Lets a pass in flight finish, so what it sent is recorded."""

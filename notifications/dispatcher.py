@@ -204,6 +204,8 @@ class _Pass:
     lanes: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Per tenant, one send at a time waits for the next token; the others queue behind it.
     gates: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # Only this person's rows (they have just opened Korttid); None: everyone's.
+    recipient: int | None = None
 
     def lane(self, conversation_id: str) -> asyncio.Lock:
         return self.lanes.setdefault(conversation_id, asyncio.Lock())
@@ -257,10 +259,14 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.max_inline_wait = max_inline_wait
 
-    async def deliver_due(self, now: datetime) -> DeliveryReport:
-        """One delivery pass at ``now``; silent outside working hours (07–18, working days)."""
+    async def deliver_due(self, now: datetime, *, recipient: int | None = None) -> DeliveryReport:
+        """One delivery pass at ``now``; silent outside working hours (07–18, working days).
+
+        With ``recipient``, only that person's rows, at any hour: they have just opened Korttid
+        and are in Teams now, so what waited for them goes at once.
+        """
         report = DeliveryReport()
-        if not is_sending_time(now):
+        if recipient is None and not is_sending_time(now):
             return report
         run = _Pass(
             now,
@@ -268,6 +274,7 @@ class Dispatcher:
             asyncio.Semaphore(self.concurrency),
             _SentWriter(self.sessions, report),
             report,
+            recipient=recipient,
         )
         await self._expire_waiting(now, report)
         writer = asyncio.create_task(run.sent.run())
@@ -301,7 +308,8 @@ class Dispatcher:
         never wait for the database; ends the queue with None."""
         handled = 0
         while handled < self.max_rows_per_pass:
-            ids = await self._claim(run.now, min(self.batch_size, self.max_rows_per_pass - handled))
+            limit = min(self.batch_size, self.max_rows_per_pass - handled)
+            ids = await self._claim(run.now, limit, run.recipient)
             if not ids:
                 break
             handled += len(ids)
@@ -330,10 +338,12 @@ class Dispatcher:
         """The pass's ``now``, moved on by the time the pass has taken so far."""
         return run.now + timedelta(seconds=max(self.limiter.monotonic() - run.started, 0.0))
 
-    async def _claim(self, now: datetime, limit: int) -> list[int]:
+    async def _claim(self, now: datetime, limit: int, recipient: int | None) -> list[int]:
         async with transaction(self.sessions) as session:
             held = await _held_back(session)
-            return await DeliveryRepository(session).claim_due(now, now + self.lease, limit, held)
+            return await DeliveryRepository(session).claim_due(
+                now, now + self.lease, limit, held, recipient=recipient
+            )
 
     async def _prepare(self, ids: list[int], run: _Pass) -> list[_Delivery]:
         """Load claimed rows and where they go; a row with nowhere to go yet waits."""

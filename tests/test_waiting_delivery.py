@@ -15,11 +15,14 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import NOTIFIER, WAKER
+from notifications.outbox import enqueue
+from storage.db import transaction
 from storage.domain.clock import FixedClock
 from storage.models import ConversationRef, OutboxMessage
 from tests.channel import TeamsChannel, TeamsUser
 from tests.connector import Sent
 from tests.helpers import card_texts
+from tests.nudging import staff_id
 from tests.stay_helpers import HANNA, KARIN, SARA, outbox, seed_people, seed_stay
 from tests.test_installation import install_personally, references
 
@@ -172,3 +175,29 @@ async def test_a_stranger_installing_stores_nothing_and_receives_nothing(
     assert "finns inte i personalregistret" in channel.connector.sent[0].activity["text"]
     assert (await _home_going_rows(sessions))[0].status == "waiting"
     assert all(isinstance(ref, ConversationRef) for ref in await references(sessions))
+
+
+async def test_she_opens_korttid_in_the_evening_and_gets_hers_at_once_but_nobody_else_does(
+    channel: TeamsChannel, sessions: Sessions, app_server: TestServer, clock: FixedClock
+) -> None:
+    await seed_people(sessions, HANNA, SARA, KARIN)
+    await seed_stay(sessions, clock, "ÄNG-042")
+    hanna, karin, sara = _hanna(channel), _karin(channel), channel.user("sara", SARA[0], SARA[1])
+    await channel.say(sara, "hej")
+    await channel.say(hanna, "hemgång ÄNG-042 26/11 9:30")
+    await app_server.app[NOTIFIER].dispatcher.deliver_due(clock.now())
+    # 20:00 in Stockholm: Korttid is silent, but Karin is in Teams right now.
+    clock.set(clock.now().replace(hour=19))
+    async with transaction(sessions) as session:
+        await enqueue(
+            session, key="evening:sara", kind="nudge_readiness", template="nudge_readiness",
+            payload={}, due_at=clock.now(), recipient_staff_id=(await staff_id(sessions, SARA[0])),
+        )  # fmt: skip
+    channel.connector.clear()
+
+    await install_personally(channel, karin)
+    await app_server.app[WAKER].close()
+
+    assert len(await _notices(channel, karin, within=0)) == 1
+    assert channel.connector.for_conversation(sara.conversation_id) == []
+    assert (await _home_going_rows(sessions))[0].status == "sent"

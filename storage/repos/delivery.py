@@ -146,10 +146,16 @@ class DeliveryRepository:
 
     # --- the dispatcher's side ---
     async def claim_due(
-        self, now: datetime, lease_until: datetime, limit: int, held: HeldBack | None = None
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        held: HeldBack | None = None,
+        *,
+        recipient: int | None = None,
     ) -> list[int]:
         """Claim up to ``limit`` rows due now (or whose lease ran out), except those ``held``
-        back; returns their ids."""
+        back, only ``recipient``'s when given; returns their ids."""
         claimable = or_(
             and_(
                 col(OutboxMessage.status) == OutboxStatus.PENDING,
@@ -162,6 +168,8 @@ class DeliveryRepository:
         )
         if held is not None:
             claimable = and_(claimable, held.released())
+        if recipient is not None:
+            claimable = and_(claimable, col(OutboxMessage.recipient_staff_id) == recipient)
         # A CTE, not an IN (subquery): PostgreSQL may run a subquery again for each row it
         # updates, and with SKIP LOCKED every run finds new rows, so it claimed all due rows.
         # A CTE with FOR UPDATE is evaluated once.
