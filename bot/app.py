@@ -18,11 +18,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.adapter import CachingAuthentication, build_adapter, build_authentication
 from bot.korttid_bot import BotDeps, KorttidBot, team_of, tenant_of
 from bot.notifier import DeliveryWaker, build_notifier, build_scheduler
-from bot.reporting import digest_settings
+from bot.reporting import tick_sources
 from bot.settings import Settings
 from bot.state_storage import SqlStorage, TurnConversationState
 from dialogs.router import build_dialog_set
-from notifications.digest import digest_source
 from notifications.render import Renderer
 from notifications.tick import Notifier
 from storage import db
@@ -62,8 +61,8 @@ def create_app(
     authentication = build_authentication(settings, **(auth_overrides or {}))
     adapter = build_adapter(authentication)
     conversation_state = TurnConversationState(SqlStorage(sessions))
-    digest = digest_source(digest_settings(settings), renderer)  # issue 6: the weekly digest
-    notifier = build_notifier(sessions, renderer, adapter, settings.app_id, clock, [digest])
+    sources = tick_sources(settings, renderer)
+    notifier = build_notifier(sessions, renderer, adapter, settings.app_id, clock, sources)
     waker = DeliveryWaker(notifier, clock)  # issue 18: what waited goes when its person arrives
     bot = KorttidBot(
         BotDeps(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from notifications.formatting import first_name
 from notifications.render import Renderer
 from storage.models import Staff
 from storage.repos.conversations import ConversationRepository
@@ -35,10 +36,8 @@ async def reach_of(session: AsyncSession, people: Sequence[Staff]) -> Reach:
 def waiting_lines(renderer: Renderer, reach: Reach) -> list[str]:
     """One line per coordinator the notice waits for."""
     return [
-        renderer.text("coordinator_not_reached", name=person.name, first_name=first_name(person))
+        renderer.text(
+            "coordinator_not_reached", name=person.name, first_name=first_name(person.name)
+        )
         for person in reach.waiting
     ]
-
-
-def first_name(person: Staff) -> str:
-    return person.name.split(" ", 1)[0] if person.name.strip() else person.name

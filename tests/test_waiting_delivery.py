@@ -8,7 +8,7 @@ a second install event sends nothing again; a waiting message past its expiry is
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import date, timedelta
 
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -22,7 +22,7 @@ from storage.models import ConversationRef, OutboxMessage
 from tests.channel import TeamsChannel, TeamsUser
 from tests.connector import Sent
 from tests.helpers import card_texts
-from tests.nudging import staff_id
+from tests.nudging import local, staff_id
 from tests.stay_helpers import HANNA, KARIN, SARA, outbox, seed_people, seed_stay
 from tests.test_installation import install_personally, references
 
@@ -201,3 +201,54 @@ async def test_she_opens_korttid_in_the_evening_and_gets_hers_at_once_but_nobody
     assert len(await _notices(channel, karin, within=0)) == 1
     assert channel.connector.for_conversation(sara.conversation_id) == []
     assert (await _home_going_rows(sessions))[0].status == "sent"
+
+
+def _unreached_cards(channel: TeamsChannel, hanna: TeamsUser) -> list[str]:
+    return [
+        card_texts(card)
+        for card in channel.connector.cards(hanna.conversation_id)
+        if "Koordinatorn har inte fått beskedet" in card_texts(card)
+    ]
+
+
+async def test_the_handlaggare_is_nudged_once_when_the_notice_still_waits_the_day_before(
+    channel: TeamsChannel, sessions: Sessions, app_server: TestServer, clock: FixedClock
+) -> None:
+    await seed_people(sessions, HANNA, SARA, KARIN)
+    await seed_stay(sessions, clock, "ÄNG-042")
+    hanna, karin = _hanna(channel), _karin(channel)
+    await channel.say(hanna, "hemgång ÄNG-042 26/11 9:30")  # Thursday
+    notifier = app_server.app[NOTIFIER]
+
+    await notifier.tick(local(date(2026, 11, 25), 15, 55))  # Wednesday, before 16:00
+    assert _unreached_cards(channel, hanna) == []
+    for minute in (0, 30):
+        await notifier.tick(local(date(2026, 11, 25), 16, minute))
+
+    [text] = _unreached_cards(channel, hanna)
+    assert "Koordinatorn har inte fått beskedet: ÄNG-042" in text
+    assert "Karin Koordinator har inte öppnat Korttid än" in text and "Ring Karin" in text
+    assert "torsdag 26 november 2026" in text
+    assert channel.connector.for_conversation(karin.conversation_id) == []
+
+
+async def test_no_nudge_when_the_coordinator_got_the_notice(
+    channel: TeamsChannel, sessions: Sessions, app_server: TestServer, clock: FixedClock
+) -> None:
+    await seed_people(sessions, HANNA, SARA, KARIN)
+    await seed_stay(sessions, clock, "ÄNG-042")
+    hanna, karin = _hanna(channel), _karin(channel)
+    await channel.say(hanna, "hemgång ÄNG-042 26/11 9:30")
+    notifier = app_server.app[NOTIFIER]
+    await notifier.tick(clock.now())
+    await install_personally(channel, karin)  # the notice reaches her
+    await app_server.app[WAKER].close()
+
+    await notifier.tick(local(date(2026, 11, 25), 16, 0))
+
+    assert _unreached_cards(channel, hanna) == []
+    notices = [
+        card_texts(sent.activity["attachments"][0]["content"])
+        for sent in await _notices(channel, karin, within=0)
+    ]
+    assert sum("Hemgång planerad: ÄNG-042" in text for text in notices) == 1

@@ -16,7 +16,15 @@ from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ConversationRef, OutboxMessage, OutboxStatus, Staff, Stay, utcnow
+from storage.models import (
+    ConversationRef,
+    OutboxMessage,
+    OutboxStatus,
+    Staff,
+    Stay,
+    StayStatus,
+    utcnow,
+)
 from storage.repos.facts import EVERY_STAY, StayScope, select_columns
 
 _CHUNK = 900
@@ -52,6 +60,19 @@ class OutboxLine:
 class ReminderRow:
     status: str
     sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingNotice:
+    """A notice about a stay still waiting for a recipient who has not opened Korttid."""
+
+    id: int
+    stay_id: int
+    unit_id: int
+    handlaggare_id: int | None
+    recipient_id: int
+    recipient_name: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,6 +353,29 @@ class DeliveryRepository:
             )
         )
         return [ReminderRow(status, sent_at) for status, sent_at in result.all()]
+
+    async def waiting_notices(self, kinds: Sequence[str]) -> list[WaitingNotice]:
+        """Waiting rows of these kinds about active stays, with whom to tell."""
+        result = await self.session.exec(
+            select_columns(
+                OutboxMessage.id,
+                Stay.id,
+                Stay.unit_id,
+                Stay.handlaggare_id,
+                Staff.id,
+                Staff.name,
+                OutboxMessage.payload,
+            )
+            .join(Stay, col(Stay.id) == OutboxMessage.stay_id)
+            .join(Staff, col(Staff.id) == OutboxMessage.recipient_staff_id)
+            .where(
+                OutboxMessage.status == OutboxStatus.WAITING,
+                col(OutboxMessage.kind).in_(list(kinds)),
+                Stay.status == StayStatus.ACTIVE,
+            )
+            .order_by(col(OutboxMessage.id))
+        )
+        return [WaitingNotice(*row) for row in result.all()]
 
     async def deactivate_reference(self, ref_id: int) -> None:
         await self.session.exec(
