@@ -7,6 +7,7 @@ a second install event sends nothing again; a waiting message past its expiry is
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from datetime import date, timedelta
 
@@ -15,6 +16,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import NOTIFIER, WAKER
+from bot.demo import seed_demo
+from bot.notify_commands import cmd_tick
+from bot.settings import Settings
 from notifications.outbox import enqueue
 from storage.db import transaction
 from storage.domain.clock import FixedClock
@@ -22,7 +26,7 @@ from storage.models import ConversationRef, OutboxMessage
 from tests.channel import TeamsChannel, TeamsUser
 from tests.connector import Sent
 from tests.helpers import card_texts
-from tests.nudging import local, staff_id
+from tests.nudging import headline, local, staff_id
 from tests.stay_helpers import HANNA, KARIN, SARA, outbox, seed_people, seed_stay
 from tests.test_installation import install_personally, references
 
@@ -252,3 +256,30 @@ async def test_no_nudge_when_the_coordinator_got_the_notice(
         for sent in await _notices(channel, karin, within=0)
     ]
     assert sum("Hemgång planerad: ÄNG-042" in text for text in notices) == 1
+
+
+async def test_the_demo_tick_recipe_shows_the_nurse_her_nudges_when_she_opens_korttid(
+    channel: TeamsChannel, sessions: Sessions, app_server: TestServer, settings: Settings
+) -> None:
+    """README: `korttid tick --now` a coming working day, then open the playground as the nurse.
+    The server's own ticks in between (at the real, earlier time) must not withdraw them."""
+    async with transaction(sessions) as session:
+        await seed_demo(session, today=date(2026, 11, 23))
+    assert await cmd_tick(argparse.Namespace(now="2026-11-24T08:00"), settings) == 0
+    nurse_id = await staff_id(sessions, "sjukskoterska@demo.korttid.se")
+    nudges = {
+        m.key
+        for m in await outbox(sessions)
+        if m.kind == "nudge_readiness" and m.recipient_staff_id == nurse_id
+    }
+    assert nudges and all(m.status == "waiting" for m in await outbox(sessions) if m.key in nudges)
+    await app_server.app[NOTIFIER].tick(local(date(2026, 11, 23), 9, 5))  # the demo's scheduler
+
+    nurse = channel.user("sjukskoterska", "sjukskoterska@demo.korttid.se")
+    await install_personally(channel, nurse)
+    await app_server.app[WAKER].close()
+
+    titles = [headline(card) for card in channel.connector.cards(nurse.conversation_id)]
+    assert any(title.startswith("Inför hemgång: ") for title in titles), titles
+    # Tuesday's own nudges, not only the ones the Monday tick found due.
+    assert {m.status for m in await outbox(sessions) if m.key in nudges} == {"sent"}

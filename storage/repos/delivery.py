@@ -126,11 +126,15 @@ class DeliveryRepository:
         return found
 
     async def pending_of_kinds(
-        self, kinds: Iterable[str], scope: StayScope = EVERY_STAY
+        self,
+        kinds: Iterable[str],
+        scope: StayScope = EVERY_STAY,
+        *,
+        due_by: datetime | None = None,
     ) -> list[PendingNudge]:
-        """Undelivered rows of these kinds, of the stays in ``scope``: the ones a tick may
-        withdraw or refresh."""
-        result = await self.session.exec(
+        """Undelivered rows of these kinds, of the stays in ``scope`` (due by ``due_by`` when
+        given): the ones a tick may withdraw or refresh."""
+        query = (
             select(OutboxMessage.id, OutboxMessage.key, OutboxMessage.payload)
             .where(
                 *scope.where(OutboxMessage.stay_id),
@@ -139,6 +143,9 @@ class DeliveryRepository:
             )
             .order_by(col(OutboxMessage.id))
         )
+        if due_by is not None:
+            query = query.where(col(OutboxMessage.due_at) <= due_by)
+        result = await self.session.exec(query)
         return [PendingNudge(id_, key, dict(payload)) for id_, key, payload in result.all() if id_]
 
     async def withdraw_ids(self, ids: Sequence[int], reason: str) -> int:
