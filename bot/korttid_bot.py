@@ -148,7 +148,7 @@ class KorttidBot:
             )
             return
         conversation, opened = await save_reference(context, session, profile.id)
-        if opened:
+        if opened and conversation.kind == ConversationKind.PERSONAL:
             await self._release_waiting(context, session, profile.id)
         if context.activity.text:
             context.activity.text = TurnContext.remove_recipient_mention(context.activity)
@@ -183,8 +183,9 @@ class KorttidBot:
         profile = await _maybe_recognise(context, session) if _scope(activity) == PERSONAL else None
         conversation_id = _conversation_id(activity)
         if profile is not None:
-            await save_reference(context, session, profile.id)
-            await self._release_waiting(context, session, profile.id)
+            ref, _ = await save_reference(context, session, profile.id)
+            if ref.kind == ConversationKind.PERSONAL:  # personal messages go to this chat
+                await self._release_waiting(context, session, profile.id)
         elif activity.conversation.conversation_type != "personal":
             await save_reference(context, session, None)
         # else: a stranger's personal chat is not remembered (nothing may be sent to it).
