@@ -30,7 +30,7 @@ def add_outbox_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--status",
         choices=[status.value for status in OutboxStatus],
-        help="only rows in this state, e.g. undeliverable",
+        help="only rows in this state, e.g. waiting (the recipient has not opened Korttid yet)",
     )
     parser.add_argument("--limit", type=int, default=50, help="newest rows first (default 50)")
 
