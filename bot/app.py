@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.adapter import CachingAuthentication, build_adapter, build_authentication
 from bot.korttid_bot import BotDeps, KorttidBot, team_of, tenant_of
-from bot.notifier import DeliveryWaker, build_notifier, build_scheduler
+from bot.notifier import WaitingDelivery, build_notifier, build_scheduler
 from bot.reporting import tick_sources
 from bot.settings import Settings
 from bot.state_storage import SqlStorage, TurnConversationState
@@ -39,7 +39,7 @@ RENDERER = web.AppKey("renderer", Renderer)
 CLOCK = web.AppKey("clock", Clock)
 NOTIFIER = web.AppKey("notifier", Notifier)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
-WAKER = web.AppKey("waker", DeliveryWaker)
+WAITING_DELIVERY = web.AppKey("waiting_delivery", WaitingDelivery)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -63,7 +63,7 @@ def create_app(
     conversation_state = TurnConversationState(SqlStorage(sessions))
     sources = tick_sources(settings, renderer)
     notifier = build_notifier(sessions, renderer, adapter, settings.app_id, clock, sources)
-    waker = DeliveryWaker(notifier, clock)  # issue 18: what waited goes when its person arrives
+    waiting = WaitingDelivery(notifier, clock)  # issue 18: what waited goes when they arrive
     bot = KorttidBot(
         BotDeps(
             sessions=sessions,
@@ -73,7 +73,7 @@ def create_app(
             clock=clock,
             admin_contact=settings.admin_contact,
             payment_policy=settings.payment_policy(),
-            wake_delivery=waker.wake,
+            deliver_waiting=waiting.wake,
         )
     )
     app[SETTINGS] = settings
@@ -85,7 +85,7 @@ def create_app(
     app[RENDERER] = renderer
     app[CLOCK] = clock
     app[NOTIFIER] = notifier
-    app[WAKER] = waker
+    app[WAITING_DELIVERY] = waiting
     app[SCHEDULER] = build_scheduler(notifier, clock, settings.tick_seconds)
     app.cleanup_ctx.append(_database(migrate))
     app.cleanup_ctx.append(_scheduler)
@@ -116,7 +116,7 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     yield
     if scheduler.running:
         scheduler.shutdown(wait=False)
-    await app[WAKER].close()
+    await app[WAITING_DELIVERY].close()
 
 
 @web.middleware

@@ -63,7 +63,7 @@ class BotDeps:
     admin_contact: str
     payment_policy: PaymentPolicy = field(default_factory=PaymentPolicy)  # issue 4: waits
     # Called after a turn that released messages waiting for its person has committed.
-    wake_delivery: Callable[[int], None] = lambda staff_id: None
+    deliver_waiting: Callable[[int], None] = lambda staff_id: None
 
 
 class KorttidBot:
@@ -103,7 +103,7 @@ class KorttidBot:
                 await self._send_saved_replies(context, list(replies))
         released = context.turn_state.get(_RELEASED)
         if isinstance(released, int):
-            self.deps.wake_delivery(released)  # committed: what waited for them goes now
+            self.deps.deliver_waiting(released)  # committed: what waited for them goes now
 
     async def _send_saved_replies(self, context: TurnContext, replies: list[Activity]) -> None:
         """The turn is saved: a reply that cannot be sent now must not end in the apology, which

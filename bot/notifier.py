@@ -55,7 +55,7 @@ async def run_tick(notifier: Notifier, clock: Clock) -> None:
         log.debug("tick: %s follow-up delivery passes", len(more))
 
 
-class DeliveryWaker:
+class WaitingDelivery:
     """Delivers at once what waited for a person who has just installed or opened Korttid,
     instead of leaving it for the next tick (or the next working morning: they are in Teams
     now). People woken while a pass runs get theirs in the passes that follow; a failure is

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import NOTIFIER, WAKER
+from bot.app import NOTIFIER, WAITING_DELIVERY
 from bot.demo import seed_demo
 from bot.notify_commands import cmd_tick
 from bot.settings import Settings
@@ -85,7 +85,9 @@ async def test_a_notice_waits_for_the_coordinator_and_arrives_once_when_she_inst
     [notice] = await _notices(channel, karin)
     text = card_texts(notice.activity["attachments"][0]["content"])
     assert "ÄNG-042" in text and "torsdag 26 november 2026" in text
-    await app_server.app[WAKER].close()  # the delivery pass the install started has ended
+    await app_server.app[
+        WAITING_DELIVERY
+    ].close()  # the delivery pass the install started has ended
     assert (await _home_going_rows(sessions))[0].status == "sent"
     # Teams announces an install twice, and a person may reinstall: never a second notice.
     await install_personally(channel, karin)
@@ -200,7 +202,7 @@ async def test_she_opens_korttid_in_the_evening_and_gets_hers_at_once_but_nobody
     channel.connector.clear()
 
     await install_personally(channel, karin)
-    await app_server.app[WAKER].close()
+    await app_server.app[WAITING_DELIVERY].close()
 
     assert len(await _notices(channel, karin, within=0)) == 1
     assert channel.connector.for_conversation(sara.conversation_id) == []
@@ -246,7 +248,7 @@ async def test_no_nudge_when_the_coordinator_got_the_notice(
     notifier = app_server.app[NOTIFIER]
     await notifier.tick(clock.now())
     await install_personally(channel, karin)  # the notice reaches her
-    await app_server.app[WAKER].close()
+    await app_server.app[WAITING_DELIVERY].close()
 
     await notifier.tick(local(date(2026, 11, 25), 16, 0))
 
@@ -277,7 +279,7 @@ async def test_the_demo_tick_recipe_shows_the_nurse_her_nudges_when_she_opens_ko
 
     nurse = channel.user("sjukskoterska", "sjukskoterska@demo.korttid.se")
     await install_personally(channel, nurse)
-    await app_server.app[WAKER].close()
+    await app_server.app[WAITING_DELIVERY].close()
 
     titles = [headline(card) for card in channel.connector.cards(nurse.conversation_id)]
     assert any(title.startswith("Inför hemgång: ") for title in titles), titles

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.app import NOTIFIER, WAKER
+from bot.app import NOTIFIER, WAITING_DELIVERY
 from storage.domain.clock import FixedClock
 from tests.channel import TeamsChannel, TeamsUser
 from tests.helpers import card_texts
@@ -55,7 +55,7 @@ async def test_meeting_end_says_the_coordinator_has_not_opened_korttid_yet(
     # Karin opens Korttid after the meeting: the notice reaches her then.
     await app_server.app[NOTIFIER].dispatcher.deliver_due(clock.now())
     await install_personally(channel, karin)
-    await app_server.app[WAKER].close()
+    await app_server.app[WAITING_DELIVERY].close()
     notices = [
         c for c in channel.connector.cards(karin.conversation_id) if "ÄNG-042" in card_texts(c)
     ]
