@@ -17,13 +17,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.adapter import CachingAuthentication, build_adapter, build_authentication
 from bot.korttid_bot import BotDeps, KorttidBot, team_of, tenant_of
-from bot.notifier import build_notifier, build_scheduler
-from bot.reporting import digest_settings
+from bot.notifier import WaitingDelivery, build_notifier, build_scheduler
+from bot.reporting import tick_sources
 from bot.settings import Settings
 from bot.state_storage import SqlStorage, TurnConversationState
 from dialogs.router import build_dialog_set
-from notifications.digest import digest_source
-from notifications.meeting_calls import meeting_call_reminders
 from notifications.render import Renderer
 from notifications.tick import Notifier
 from notifications.wake import DeliveryWaker
@@ -43,6 +41,7 @@ CLOCK = web.AppKey("clock", Clock)
 NOTIFIER = web.AppKey("notifier", Notifier)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 WAKER = web.AppKey("waker", DeliveryWaker)
+WAITING_DELIVERY = web.AppKey("waiting_delivery", WaitingDelivery)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -64,12 +63,10 @@ def create_app(
     authentication = build_authentication(settings, **(auth_overrides or {}))
     adapter = build_adapter(authentication)
     conversation_state = TurnConversationState(SqlStorage(sessions))
-    digest = digest_source(digest_settings(settings), renderer)  # issue 6: the weekly digest
-    reminders = meeting_call_reminders(renderer)  # issue 15: the day before a called meeting
-    notifier = build_notifier(
-        sessions, renderer, adapter, settings.app_id, clock, [digest, reminders]
-    )
+    sources = tick_sources(settings, renderer)
+    notifier = build_notifier(sessions, renderer, adapter, settings.app_id, clock, sources)
     waker = DeliveryWaker(notifier.dispatcher, clock)  # issue 15: told means told, at once
+    waiting = WaitingDelivery(notifier, clock)  # issue 18: what waited goes when they arrive
     bot = KorttidBot(
         BotDeps(
             sessions=sessions,
@@ -80,6 +77,7 @@ def create_app(
             admin_contact=settings.admin_contact,
             payment_policy=settings.payment_policy(),
             outbox_queued=waker.wake if settings.deliver_at_once else None,
+            deliver_waiting=waiting.wake,
         )
     )
     app[SETTINGS] = settings
@@ -92,6 +90,7 @@ def create_app(
     app[CLOCK] = clock
     app[NOTIFIER] = notifier
     app[WAKER] = waker
+    app[WAITING_DELIVERY] = waiting
     app[SCHEDULER] = build_scheduler(notifier, clock, settings.tick_seconds)
     app.cleanup_ctx.append(_database(migrate))
     if settings.deliver_at_once:
@@ -131,6 +130,7 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     yield
     if scheduler.running:
         scheduler.shutdown(wait=False)
+    await app[WAITING_DELIVERY].close()
 
 
 @web.middleware

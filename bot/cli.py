@@ -98,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     outbox = sub.add_parser("outbox", help="messages queued for delivery").add_subparsers(
         dest="outbox", required=True
     )
-    outbox_list = outbox.add_parser("list", help="show outbox rows, e.g. the undeliverable ones")
+    outbox_list = outbox.add_parser(
+        "list", help="show outbox rows, e.g. the waiting or undeliverable ones"
+    )
     add_outbox_arguments(outbox_list)
     outbox_list.set_defaults(run=cmd_outbox_list)
 

@@ -22,6 +22,7 @@ from dialogs.commands import PERSONAL, TEAM
 from dialogs.router import route_invoke, route_message
 from dialogs.turn import TURN_KEY, Turn
 from dialogs.waits import PAYMENT_POLICY_KEY
+from notifications.dispatcher import EXPIRED_WAITING
 from notifications.outbox import queued_in
 from notifications.render import Renderer
 from storage.domain.clock import Clock
@@ -29,6 +30,7 @@ from storage.domain.payment import PaymentPolicy
 from storage.models import ConversationKind, ConversationRef
 from storage.repos.activities import GREETING_PREFIX, InboundActivityRepository
 from storage.repos.conversations import ConversationRepository
+from storage.repos.delivery import DeliveryRepository
 from storage.repos.staff import StaffProfile, StaffRepository
 from storage.repos.state import ETagConflict
 from storage.repos.units import UnitRepository
@@ -36,6 +38,9 @@ from storage.repos.units import UnitRepository
 log = logging.getLogger(__name__)
 
 TURN_ATTEMPTS = 4  # of n turns at once, one can lose n - 1 races
+
+# Set in a turn's state when it released messages that waited for its person.
+_RELEASED = "korttid.waiting_released"
 
 # installationUpdate actions; the -upgrade forms come when an app upgrade adds or drops the bot.
 _ADD_ACTIONS = frozenset({"add", "add-upgrade"})
@@ -60,6 +65,8 @@ class BotDeps:
     payment_policy: PaymentPolicy = field(default_factory=PaymentPolicy)  # issue 4: waits
     # issue 15: called once a turn that queued outbox rows has committed (delivery at once)
     outbox_queued: Callable[[], None] | None = None
+    # Called after a turn that released messages waiting for its person has committed.
+    deliver_waiting: Callable[[int], None] = lambda staff_id: None
 
 
 class KorttidBot:
@@ -99,6 +106,9 @@ class KorttidBot:
                 await self._send_saved_replies(context, list(replies))
         if queued_in(session) and self.deps.outbox_queued is not None:
             self.deps.outbox_queued()  # committed: what the turn queued can go now
+        released = context.turn_state.get(_RELEASED)
+        if isinstance(released, int):
+            self.deps.deliver_waiting(released)  # committed: what waited for them goes now
 
     async def _send_saved_replies(self, context: TurnContext, replies: list[Activity]) -> None:
         """The turn is saved: a reply that cannot be sent now must not end in the apology, which
@@ -142,7 +152,9 @@ class KorttidBot:
                 )
             )
             return
-        conversation = await save_reference(context, session, profile.id)
+        conversation, opened = await save_reference(context, session, profile.id)
+        if opened and conversation.kind == ConversationKind.PERSONAL:
+            await self._release_waiting(context, session, profile.id)
         if context.activity.text:
             context.activity.text = TurnContext.remove_recipient_mention(context.activity)
         turn = Turn(
@@ -174,11 +186,29 @@ class KorttidBot:
         if not added:
             return
         profile = await _maybe_recognise(context, session) if _scope(activity) == PERSONAL else None
-        ref = await save_reference(context, session, profile.id if profile else None)
+        conversation_id = _conversation_id(activity)
+        if profile is not None:
+            ref, _ = await save_reference(context, session, profile.id)
+            if ref.kind == ConversationKind.PERSONAL:  # personal messages go to this chat
+                await self._release_waiting(context, session, profile.id)
+        elif activity.conversation.conversation_type != "personal":
+            await save_reference(context, session, None)
+        # else: a stranger's personal chat is not remembered (nothing may be sent to it).
         # Teams sends both conversationUpdate and installationUpdate for one install, often at
         # once: a unique row per conversation makes the greeting happen once.
-        if await InboundActivityRepository(session).claim(_greeting_key(ref.conversation_id)):
+        if await InboundActivityRepository(session).claim(_greeting_key(conversation_id)):
             await self._greet(context, session, profile)
+
+    async def _release_waiting(
+        self, context: TurnContext, session: AsyncSession, staff_id: int
+    ) -> None:
+        """The person can be reached now: messages that waited for them are due at once."""
+        released = await DeliveryRepository(session).release_waiting(
+            staff_id, self.deps.clock.now(), EXPIRED_WAITING
+        )
+        if released:
+            log.info("%s waiting messages released for staff_id=%s", released, staff_id)
+            context.turn_state[_RELEASED] = staff_id
 
     async def _greet(
         self, context: TurnContext, session: AsyncSession, profile: StaffProfile | None
@@ -272,7 +302,8 @@ def team_of(activity: Activity) -> str | None:
 
 async def save_reference(
     context: TurnContext, session: AsyncSession, staff_id: int | None
-) -> ConversationRef:
+) -> tuple[ConversationRef, bool]:
+    """Remember where to reach this conversation; True when it is new or was inactive."""
     activity = context.activity
     reference = TurnContext.get_conversation_reference(activity).serialize()
     tenant_id = tenant_of(activity)
@@ -281,11 +312,9 @@ async def save_reference(
     kind = ConversationKind.CHANNEL if _scope(activity) == TEAM else ConversationKind.PERSONAL
     if activity.conversation.conversation_type == "groupChat":
         kind = ConversationKind.GROUP
-    # In a channel, a message's conversation id names its thread (";messageid=..."); a proactive
-    # message to the unit's channel must start a new post, so keep the channel's own id.
-    conversation_id = activity.conversation.id.split(";messageid=", 1)[0]
+    conversation_id = _conversation_id(activity)
     reference.setdefault("conversation", {})["id"] = conversation_id
-    return await ConversationRepository(session).save(
+    return await ConversationRepository(session).upsert(
         conversation_id=conversation_id,
         kind=kind,
         service_url=activity.service_url,
@@ -297,6 +326,12 @@ async def save_reference(
     )
 
 
+def _conversation_id(activity: Activity) -> str:
+    """In a channel, a message's conversation id names its thread (";messageid=..."); a
+    proactive message to the unit's channel must start a new post, so keep the channel's id."""
+    return str(activity.conversation.id).split(";messageid=", 1)[0]
+
+
 def _greeting_key(conversation_id: str) -> str:
     return f"{GREETING_PREFIX}{conversation_id}"[:400]
 
@@ -305,7 +340,7 @@ async def _retire(context: TurnContext, conversations: ConversationRepository) -
     team_id = team_of(context.activity)
     if team_id:
         await conversations.mark_team_inactive(team_id)
-    conversation_id = context.activity.conversation.id.split(";messageid=", 1)[0]
+    conversation_id = _conversation_id(context.activity)
     await conversations.mark_inactive(conversation_id)
     # Installed again later, the app greets again.
     await InboundActivityRepository(conversations.session).forget(_greeting_key(conversation_id))

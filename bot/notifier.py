@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC
@@ -52,6 +53,40 @@ async def run_tick(notifier: Notifier, clock: Clock) -> None:
         return
     if more:
         log.debug("tick: %s follow-up delivery passes", len(more))
+
+
+class WaitingDelivery:
+    """Delivers at once what waited for a person who has just installed or opened Korttid,
+    instead of leaving it for the next tick (or the next working morning: they are in Teams
+    now). People woken while a pass runs get theirs in the passes that follow; a failure is
+    logged like a tick's, and the next tick tries again."""
+
+    def __init__(self, notifier: Notifier, clock: Clock) -> None:
+        self.notifier = notifier
+        self.clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._people: dict[int, None] = {}  # in the order they were woken
+
+    def wake(self, staff_id: int) -> None:
+        self._people[staff_id] = None
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        dispatcher = self.notifier.dispatcher
+        while self._people:
+            staff_id = next(iter(self._people))
+            del self._people[staff_id]
+            try:
+                while (await dispatcher.deliver_due(self.clock.now(), recipient=staff_id)).full:
+                    pass
+            except Exception:
+                log.exception("delivery of waiting messages failed staff_id=%s", staff_id)
+
+    async def close(self) -> None:
+        """Lets a pass in flight finish, so what it sent is recorded."""
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
 
 
 def build_scheduler(notifier: Notifier, clock: Clock, tick_seconds: int) -> AsyncIOScheduler:

@@ -9,9 +9,8 @@ from zoneinfo import ZoneInfo
 
 from bot.adapter import build_adapter, build_authentication
 from bot.notifier import build_notifier
-from bot.reporting import digest_settings
+from bot.reporting import tick_sources
 from bot.settings import Settings
-from notifications.digest import digest_source
 from notifications.render import Renderer
 from storage import db
 from storage.domain.clock import FixedClock, SystemClock
@@ -31,7 +30,7 @@ def add_outbox_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--status",
         choices=[status.value for status in OutboxStatus],
-        help="only rows in this state, e.g. undeliverable",
+        help="only rows in this state, e.g. waiting (the recipient has not opened Korttid yet)",
     )
     parser.add_argument("--limit", type=int, default=50, help="newest rows first (default 50)")
 
@@ -63,7 +62,7 @@ async def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
             build_adapter(authentication),
             settings.app_id,
             FixedClock(now),
-            sources=[digest_source(digest_settings(settings), renderer)],  # issue 6
+            sources=tick_sources(settings, renderer),
         )
         report = await notifier.tick(now, every_slice=True)
     finally:

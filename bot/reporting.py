@@ -8,9 +8,12 @@ from datetime import date
 from pathlib import Path
 
 from bot.settings import Settings
-from notifications.digest import DigestSchedule, DigestSettings
+from notifications.digest import DigestSchedule, DigestSettings, digest_source
+from notifications.meeting_calls import meeting_call_reminders
 from notifications.render import Renderer
 from notifications.report import ReportFormat, build_report, render_report
+from notifications.tick import NudgeSource
+from notifications.unreached import unreached_notice_source
 from storage import db
 from storage.domain.clock import SystemClock, local_today
 from storage.domain.periods import InvalidPeriod, parse_period
@@ -26,6 +29,17 @@ def digest_settings(settings: Settings) -> DigestSettings:
 
 
 # --- korttid report -------------------------------------------------------------------------
+
+
+def tick_sources(settings: Settings, renderer: Renderer) -> list[NudgeSource]:
+    """What a tick queues besides the rules: the weekly digest (issue 6), and the nudge to the
+    handläggare when a home-going notice still waits for its coordinator (issue 18), and the
+    reminders the working day before a called meeting (issue 15)."""
+    return [
+        digest_source(digest_settings(settings), renderer),
+        unreached_notice_source(),
+        meeting_call_reminders(renderer),
+    ]
 
 
 def add_report_arguments(parser: argparse.ArgumentParser) -> None:

@@ -18,12 +18,14 @@ from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepC
 from dialogs import stay_service as service
 from dialogs.forms import Ask, FormDialog, question
 from dialogs.parsing import InvalidInput, parse_date, parse_time
+from dialogs.reach import reach_of, waiting_lines
 from dialogs.stay_cards import decider_or_refuse, stay_for_action, stay_for_code
 from dialogs.turn import Turn
 from notifications import stay_views as views
 from notifications.formatting import format_date, format_time
 from storage.domain.clock import local_today
-from storage.models import Stay
+from storage.models import Role, Stay
+from storage.repos.staff import StaffRepository
 from storage.repos.stays import StayRepository
 
 DIALOG_ID = "home_going"
@@ -98,17 +100,28 @@ async def apply(turn: Turn, stay: Stay, day: date, at: time | None) -> None:
         await turn.say("home_going_afternoon_note", time=format_time(at))
     if outcome.closing_note_reset:
         await turn.say("home_going_closing_note_reset")
-    await _tell_coordinators(turn, outcome.notices)
+    await _tell_coordinators(turn, stay, outcome.notices)
 
 
 async def cancel(turn: Turn, stay: Stay) -> None:
     notices = await service.cancel_home_going(turn.session, turn.profile, stay, turn.clock.now())
     await turn.say("home_going_cancelled", code=stay.case_code)
-    await _tell_coordinators(turn, notices)
+    await _tell_coordinators(turn, stay, notices)
 
 
-async def _tell_coordinators(turn: Turn, notices: int) -> None:
-    await turn.say("home_going_told" if notices else "home_going_no_coordinator", count=notices)
+async def _tell_coordinators(turn: Turn, stay: Stay, notices: int) -> None:
+    """Who gets the notice now, and whom it waits for (they have not opened Korttid yet)."""
+    if not notices:
+        await turn.say("home_going_no_coordinator")
+        return
+    coordinators = await StaffRepository(turn.session).in_unit_with_role(
+        stay.unit_id, Role.KOORDINATOR
+    )
+    reach = await reach_of(turn.session, coordinators)
+    lines = waiting_lines(turn.renderer, reach)
+    if reach.reached:
+        lines.insert(0, turn.renderer.text("home_going_told", count=len(reach.reached)))
+    await turn.say_text("\n\n".join(lines))
 
 
 async def _parse_answer(turn: Turn, text: str, context: Mapping[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from notifications.indicator_text import (
     headline_rows,
     period_dates,
     period_title,
+    undelivered_note,
     unit_cells,
 )
 from notifications.indicators import IndicatorReport, compute_indicators, compute_trend
@@ -131,7 +132,6 @@ def _payload(
     figures = report.total
     names = [unit.name for unit in report.units]
     scope = labels["all_units"] if all_units else ", ".join(names)
-    undelivered = figures.undeliverable
     return {
         "title": period_title(report.period, renderer),
         "period": report.period.code,
@@ -145,12 +145,7 @@ def _payload(
             if unit.id is not None
         ],
         "counts": count_rows(figures, renderer),
-        "undelivered": {
-            "count": undelivered,
-            "text": renderer.text("digest_undeliverable", count=undelivered)
-            if undelivered
-            else renderer.text("digest_all_delivered"),
-        },
+        "undelivered": undelivered_note(figures, renderer),
         "chart": chart,
     }
 

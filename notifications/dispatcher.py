@@ -2,9 +2,11 @@
 
 Nothing here decides *what* to say; the rows were decided by a tick or a turn. The dispatcher
 only decides *whether it went*: sent (with the channel's activity id), retried later (429 with
-``Retry-After``; 412, 5xx and timeouts with exponential backoff and jitter), or undeliverable
-(the person never installed the app, or the channel says the conversation is gone: 401/403/404).
-No row is dropped: undeliverable rows stay visible in ``korttid outbox list`` and the digest.
+``Retry-After``; 412, 5xx and timeouts with exponential backoff and jitter), waiting (the person
+has not opened Korttid yet: the row is delivered when they do, unless it expires first, see
+``notifications.expiry``), or undeliverable (the channel says the conversation is gone:
+401/403/404). No row is dropped: waiting, expired and undeliverable rows stay visible in
+``korttid outbox list`` and the digest.
 
 Sends to different conversations run concurrently (at most ``concurrency`` in flight), so the
 send rate, not the channel's round trip, sets the pace; within one conversation they go one at a
@@ -28,6 +30,8 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from notifications.expiry import expiry_of
+from notifications.fate import with_reminder_fate
 from notifications.ratelimit import RateLimiter
 from notifications.render import Renderer
 from notifications.rules import RULE_KINDS
@@ -42,7 +46,8 @@ log = logging.getLogger(__name__)
 GONE = frozenset({401, 403, 404})  # the conversation is not ours to write to: never retried
 TRANSIENT = frozenset({408, 412, 500, 502, 503, 504})
 THROTTLED = 429
-NO_REFERENCE = "no conversation reference: the recipient has not installed Korttid"
+NO_REFERENCE = "waiting: the recipient has not opened Korttid yet"
+EXPIRED_WAITING = "expired: the recipient did not open Korttid in time"
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
@@ -82,6 +87,9 @@ class DeliveryReport:
     retried: int = 0
     undeliverable: int = 0
     deferred: int = 0
+    # Rows whose recipient has not opened Korttid yet, and waiting rows past their expiry.
+    waiting: int = 0
+    expired: int = 0
     # The pass stopped at its row limit: more rows may be due right now.
     full: bool = False
     # The soonest a row this pass put off (deferred, or retried after a 429) is due again.
@@ -90,7 +98,7 @@ class DeliveryReport:
     @property
     def settled(self) -> int:
         """Rows this pass sent, gave up on or scheduled a retry for (not merely put off)."""
-        return self.sent + self.retried + self.undeliverable
+        return self.sent + self.retried + self.undeliverable + self.waiting + self.expired
 
     def put_off(self, until: datetime) -> None:
         if self.next_due is None or until < self.next_due:
@@ -99,7 +107,8 @@ class DeliveryReport:
     def __str__(self) -> str:
         return (
             f"sent {self.sent}, retry later {self.retried}, "
-            f"undeliverable {self.undeliverable}, deferred {self.deferred}"
+            f"undeliverable {self.undeliverable}, deferred {self.deferred}, "
+            f"waiting {self.waiting}, expired {self.expired}"
         )
 
 
@@ -113,6 +122,13 @@ class _Delivery:
     conversation_id: str
     reference: dict[str, Any]
     tenant_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Nowhere:
+    message_id: int
+    kind: str
+    expires_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +204,8 @@ class _Pass:
     lanes: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Per tenant, one send at a time waits for the next token; the others queue behind it.
     gates: dict[str, asyncio.Lock] = field(default_factory=dict)
+    # Only this person's rows (they have just opened Korttid); None: everyone's.
+    recipient: int | None = None
 
     def lane(self, conversation_id: str) -> asyncio.Lock:
         return self.lanes.setdefault(conversation_id, asyncio.Lock())
@@ -241,10 +259,14 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.max_inline_wait = max_inline_wait
 
-    async def deliver_due(self, now: datetime) -> DeliveryReport:
-        """One delivery pass at ``now``; silent outside working hours (07–18, working days)."""
+    async def deliver_due(self, now: datetime, *, recipient: int | None = None) -> DeliveryReport:
+        """One delivery pass at ``now``; silent outside working hours (07–18, working days).
+
+        With ``recipient``, only that person's rows, at any hour: they have just opened Korttid
+        and are in Teams now, so what waited for them goes at once.
+        """
         report = DeliveryReport()
-        if not is_sending_time(now):
+        if recipient is None and not is_sending_time(now):
             return report
         run = _Pass(
             now,
@@ -252,7 +274,9 @@ class Dispatcher:
             asyncio.Semaphore(self.concurrency),
             _SentWriter(self.sessions, report),
             report,
+            recipient=recipient,
         )
+        await self._expire_waiting(now, report)
         writer = asyncio.create_task(run.sent.run())
         try:
             handled = await self._deliver_claimed(run)
@@ -263,6 +287,10 @@ class Dispatcher:
         if handled:
             log.info("outbox delivery: %s", run.report)
         return run.report
+
+    async def _expire_waiting(self, now: datetime, report: DeliveryReport) -> None:
+        async with transaction(self.sessions) as session:
+            report.expired += await DeliveryRepository(session).expire_waiting(now, EXPIRED_WAITING)
 
     async def _deliver_claimed(self, run: _Pass) -> int:
         """Send the rows claimed batch by batch, a few at a time; returns the rows claimed."""
@@ -280,7 +308,8 @@ class Dispatcher:
         never wait for the database; ends the queue with None."""
         handled = 0
         while handled < self.max_rows_per_pass:
-            ids = await self._claim(run.now, min(self.batch_size, self.max_rows_per_pass - handled))
+            limit = min(self.batch_size, self.max_rows_per_pass - handled)
+            ids = await self._claim(run.now, limit, run.recipient)
             if not ids:
                 break
             handled += len(ids)
@@ -309,15 +338,17 @@ class Dispatcher:
         """The pass's ``now``, moved on by the time the pass has taken so far."""
         return run.now + timedelta(seconds=max(self.limiter.monotonic() - run.started, 0.0))
 
-    async def _claim(self, now: datetime, limit: int) -> list[int]:
+    async def _claim(self, now: datetime, limit: int, recipient: int | None) -> list[int]:
         async with transaction(self.sessions) as session:
             held = await _held_back(session)
-            return await DeliveryRepository(session).claim_due(now, now + self.lease, limit, held)
+            return await DeliveryRepository(session).claim_due(
+                now, now + self.lease, limit, held, recipient=recipient
+            )
 
     async def _prepare(self, ids: list[int], run: _Pass) -> list[_Delivery]:
-        """Load claimed rows and where they go; a row with nowhere to go is undeliverable."""
+        """Load claimed rows and where they go; a row with nowhere to go yet waits."""
         deliveries: list[_Delivery] = []
-        nowhere: list[tuple[int, int, str]] = []
+        nowhere: list[_Nowhere] = []
         async with transaction(self.sessions) as session:
             repo = DeliveryRepository(session)
             for message_id in ids:
@@ -326,30 +357,43 @@ class Dispatcher:
                     continue
                 ref = await repo.target_for(message)
                 if ref is None or ref.id is None:
-                    nowhere.append((message_id, message.attempts, message.kind))
+                    expires_at = message.expires_at or expiry_of(
+                        message.kind, message.due_at, message.payload
+                    )
+                    nowhere.append(_Nowhere(message_id, message.kind, expires_at))
                     continue
+                payload = await with_reminder_fate(
+                    session, self.renderer, message.stay_id, message.payload
+                )
                 deliveries.append(
                     _Delivery(
                         message_id=message_id,
                         attempts=message.attempts,
                         template=message.template,
-                        payload=dict(message.payload),
+                        payload=payload,
                         ref_id=ref.id,
                         conversation_id=ref.conversation_id,
                         reference=dict(ref.reference),
                         tenant_id=ref.tenant_id,
                     )
                 )
-        for message_id, attempts, kind in nowhere:
+        for row in nowhere:
             # Written in a transaction of its own: reads then writes in one would, on SQLite,
             # fail instead of waiting when another writer committed in between.
-            async with transaction(self.sessions) as session:
-                await DeliveryRepository(session).mark_undeliverable(
-                    message_id, attempts=attempts, error=NO_REFERENCE
-                )
-            log.warning("outbox row %s (%s): no conversation reference", message_id, kind)
-            run.report.undeliverable += 1
+            await self._wait_for_recipient(row, run)
         return deliveries
+
+    async def _wait_for_recipient(self, row: _Nowhere, run: _Pass) -> None:
+        """No conversation yet: the row waits until its recipient opens Korttid, or expires."""
+        async with transaction(self.sessions) as session:
+            repo = DeliveryRepository(session)
+            if row.expires_at <= run.now:
+                await repo.mark_expired(row.message_id, reason=EXPIRED_WAITING)
+                run.report.expired += 1
+                return
+            await repo.mark_waiting(row.message_id, expires_at=row.expires_at, reason=NO_REFERENCE)
+        log.info("outbox row %s (%s): waits for its recipient", row.message_id, row.kind)
+        run.report.waiting += 1
 
     async def _deliver(self, delivery: _Delivery, run: _Pass) -> None:
         try:

@@ -17,5 +17,10 @@ def format_date(value: date) -> str:
     return f"{weekday} {value.day} {month} {value.year}"
 
 
+def first_name(full_name: str) -> str:
+    """How colleagues say a staff member's name in a sentence: "Ring Karin"."""
+    return full_name.split(" ", 1)[0] if full_name.strip() else full_name
+
+
 def format_time(value: time) -> str:
     return value.strftime("%H:%M")

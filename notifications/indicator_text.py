@@ -197,3 +197,15 @@ def _short_date(day: date) -> str:
 
 def compare_label(period: Period, renderer: Renderer) -> str:
     return str(_labels(renderer)["compare"][period.kind.value])
+
+
+def undelivered_note(figures: Figures, renderer: Renderer) -> dict[str, Any]:
+    """What did not reach its person in the period: messages that could not be delivered (the
+    app removed) and messages waiting for staff who have not opened Korttid, told apart."""
+    parts = []
+    if figures.undeliverable:
+        parts.append(renderer.text("digest_undeliverable", count=figures.undeliverable))
+    if figures.awaiting_recipient:
+        parts.append(renderer.text("digest_awaiting_recipient", count=figures.awaiting_recipient))
+    count = figures.undeliverable + figures.awaiting_recipient
+    return {"count": count, "text": " ".join(parts) or renderer.text("digest_all_delivered")}

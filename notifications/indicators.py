@@ -75,6 +75,8 @@ class Figures:
     hospital_planning: int = 0  # seed 002: distinct hospital waits active some day
     waits_ended: int = 0  # seed 004: waits that ended (left hospital) in the period ...
     waited_seconds: int = 0  # ... and their time from the notice to leaving hospital
+    # Messages for staff who have not opened Korttid: waiting for them, or expired meanwhile.
+    awaiting_recipient: int = 0
     payment_configured: bool = True
 
     def __add__(self, other: Figures) -> Figures:
@@ -232,6 +234,7 @@ async def compute_indicators(
     decisions = await repo.decisions(start_utc, end_utc, ids)
     sip = await repo.sip_called(start_utc, end_utc, ids)
     undeliverable = await repo.undeliverable(start_utc, end_utc, ids)
+    awaiting = await repo.not_opened(start_utc, end_utc, ids)
     payments = await payment_by_unit(repo, period, today, payment, ids)
     waits = {
         unit: Figures(
@@ -270,6 +273,7 @@ async def compute_indicators(
                 home_going_plannings=d.home_going if d else 0,
                 sip_called=sip.get(uid, 0),
                 undeliverable=undeliverable.get(uid, 0),
+                awaiting_recipient=awaiting.get(uid, 0),
             )
             + payments.get(uid, configured)
             + waits.get(uid, Figures())
@@ -278,7 +282,10 @@ async def compute_indicators(
     unassigned = configured
     if unit_ids is None:
         unassigned += (
-            Figures(undeliverable=undeliverable.get(None, 0))
+            Figures(
+                undeliverable=undeliverable.get(None, 0),
+                awaiting_recipient=awaiting.get(None, 0),
+            )
             + payments.get(None, configured)
             + waits.get(None, Figures())
         )

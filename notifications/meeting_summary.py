@@ -37,9 +37,11 @@ class MeetingSummary:
     steps: Sequence[StepSummary]
     decision_title: str
     decision_facts: Sequence[tuple[str, str]]
-    coordinator_informed: bool
+    coordinator_informed: bool  # a notice was queued for the coordinator
     checklist_created: bool
     underlag_roles: Sequence[str] = ()  # issue 15: whose underlag the meeting had, by role
+    # No coordinator has opened Korttid yet: the notice waits for them, nobody has it.
+    coordinator_waiting: bool = False
 
 
 def render_meeting_summary(renderer: Renderer, summary: MeetingSummary) -> str:

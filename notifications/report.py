@@ -29,6 +29,7 @@ from notifications.indicator_text import (
     period_dates,
     period_title,
     sv_number,
+    undelivered_note,
     unit_cells,
 )
 from notifications.indicators import (
@@ -93,6 +94,7 @@ COLUMNS: tuple[Column, ...] = (
     _count("back_to_hospital"),
     _count("sip_called"),
     _count("undeliverable"),
+    _count("awaiting_recipient"),
 )
 
 
@@ -276,7 +278,7 @@ async def write_html(data: ReportData, renderer: Renderer) -> bytes:
         if len(report.units) > 1
         else [],
         "counts": count_rows(report.total, renderer),
-        "undelivered": _undelivered(report.total, renderer),
+        "undelivered": undelivered_note(report.total, renderer),
         "notes": [renderer.text("report_note_readmissions"), renderer.text("report_note_waits")],
         "week_columns": [_header(c, renderer) for c in _WEEK_COLUMNS],
         "weeks": [
@@ -290,12 +292,6 @@ async def write_html(data: ReportData, renderer: Renderer) -> bytes:
     }
     html = _html_environment().get_template("report.html.j2").render(**context)
     return html.encode("utf-8")
-
-
-def _undelivered(figures: Figures, renderer: Renderer) -> dict[str, Any]:
-    count = figures.undeliverable
-    key = "digest_undeliverable" if count else "digest_all_delivered"
-    return {"count": count, "text": renderer.text(key, count=count)}
 
 
 # The per-week table on paper: the columns that change week by week.

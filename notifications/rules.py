@@ -182,6 +182,12 @@ def _manager_payload(stay: StayFacts) -> dict[str, Any]:
     }
 
 
+def _reminder_of(kinds: Iterable[NudgeKind], owners: Sequence[int]) -> dict[str, Any]:
+    """An escalation tells what happened to the handläggare's reminders of these kinds: the
+    dispatcher fills it in from the outbox when the card goes (see ``notifications.fate``)."""
+    return {"reminder_of": {"kinds": [kind.value for kind in kinds], "to": list(owners)}}
+
+
 def _unique(ids: Iterable[int]) -> list[int]:
     return list(dict.fromkeys(ids))
 
@@ -241,7 +247,8 @@ def followup_nudges(stay: StayFacts, facts: Facts, now: datetime) -> list[Nudge]
         for person in owners
     ]
     if stage.name == "overdue":
-        manager = _manager_payload(stay) | timing
+        chain = (NudgeKind.FOLLOWUP_DUE, NudgeKind.FOLLOWUP_TODAY, NudgeKind.FOLLOWUP_OVERDUE)
+        manager = _manager_payload(stay) | timing | _reminder_of(chain, owners)
         nudges += [
             _nudge(stay, stage, person, "nudge_followup", manager)
             for person in _unique(facts.people(stay, Role.ENHETSCHEF))
@@ -349,7 +356,11 @@ def long_stay_nudges(stay: StayFacts, facts: Facts, now: datetime) -> list[Nudge
     }
     owners = _unique(facts.people(stay, Role.HANDLAGGARE))
     managers = [p for p in _unique(facts.people(stay, Role.ENHETSCHEF)) if p not in owners]
-    manager_payload = _manager_payload(stay) | {"day_number": day_number}
+    manager_payload = (
+        _manager_payload(stay)
+        | {"day_number": day_number}
+        | _reminder_of((NudgeKind.LONG_STAY,), owners)
+    )
     return [_nudge(stay, stage, person, "nudge_long_stay", payload) for person in owners] + [
         _nudge(stay, stage, person, "nudge_long_stay", manager_payload) for person in managers
     ]

@@ -241,7 +241,7 @@ class Notifier:
         due = {nudge.key: nudge for nudge in [*nudges, *extra]}
         delivery = DeliveryRepository(session)
         report.due += len(due)
-        await self._reconcile(delivery, due, report, scopes)
+        await self._reconcile(delivery, due, report, scopes, now)
         existing = await delivery.existing_keys(due)
         new = [_row(due[key]) for key in sorted(due.keys() - existing)]
         report.queued += await enqueue_many(session, new)
@@ -295,10 +295,11 @@ class Notifier:
         due: dict[str, Nudge],
         report: EvaluationReport,
         scopes: Sequence[StayScope],
+        now: datetime,
     ) -> None:
         """Withdraw or refresh the undelivered rule nudges of the stays in ``scopes``."""
         stale: list[int] = []
-        for pending in await _pending_rule_nudges(delivery, scopes):
+        for pending in await _pending_rule_nudges(delivery, scopes, now):
             nudge = due.get(pending.key)
             if nudge is None:
                 stale.append(pending.id)
@@ -309,12 +310,14 @@ class Notifier:
 
 
 async def _pending_rule_nudges(
-    delivery: DeliveryRepository, scopes: Sequence[StayScope]
+    delivery: DeliveryRepository, scopes: Sequence[StayScope], now: datetime
 ) -> list[PendingNudge]:
-    """Each row once, though a changed stay may also be in the slice."""
+    """Each row once, though a changed stay may also be in the slice. Rows due after ``now``
+    were decided by a tick at a later moment (``korttid tick --now``, e.g. in the demo): an
+    evaluation at an earlier moment cannot judge them, so it leaves them alone."""
     found: dict[int, PendingNudge] = {}
     for scope in scopes:
-        for pending in await delivery.pending_of_kinds(RULE_KINDS, scope):
+        for pending in await delivery.pending_of_kinds(RULE_KINDS, scope, due_by=now):
             found[pending.id] = pending
     return [found[key] for key in sorted(found)]
 

@@ -104,6 +104,10 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     UNDELIVERABLE = "undeliverable"
     WITHDRAWN = "withdrawn"
+    # The recipient has no conversation with Korttid yet: delivered when they open it.
+    WAITING = "waiting"
+    # Waited past the moment it was worth sending (``expires_at``): never sent late.
+    EXPIRED = "expired"
 
 
 class Unit(SQLModel, table=True):
@@ -373,6 +377,7 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
         Index("ix_outbox_status_unit_due", "status", "unit_id", "due_at"),  # indicators
+        Index("ix_outbox_status_recipient", "status", "recipient_staff_id"),  # waiting rows
     )
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=300, unique=True)
@@ -392,6 +397,8 @@ class OutboxMessage(SQLModel, table=True):
     sent_activity_id: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+    # Set when the row starts waiting for its recipient: after this it is no longer worth sending.
+    expires_at: datetime | None = None
 
 
 class AuditEvent(SQLModel, table=True):

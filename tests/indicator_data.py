@@ -180,6 +180,15 @@ async def seed_indicator_data(sessions: async_sessionmaker[AsyncSession]) -> dic
                     key="t:undeliverable:none", kind="weekly_digest", template="x",
                     unit_id=None, status="undeliverable", due_at=utc(2026, 11, 18, 7),
                 ),
+                # Issue 18: for staff who had not opened Korttid; counted apart from the above.
+                OutboxMessage(
+                    key="t:waiting:a", kind="home_going_set", template="x", unit_id=a.id,
+                    status="waiting", due_at=utc(2026, 11, 18, 9),
+                ),
+                OutboxMessage(
+                    key="t:expired:b", kind="nudge_readiness", template="x", unit_id=b.id,
+                    status="expired", due_at=utc(2026, 11, 19, 7),
+                ),
                 OutboxMessage(
                     key="t:sent:a", kind="nudge_followup_due", template="x", unit_id=a.id,
                     status="sent", due_at=utc(2026, 11, 17, 7),

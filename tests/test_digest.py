@@ -178,6 +178,10 @@ async def test_the_card_is_valid_small_and_shows_only_the_managers_units(
     assert "0 %" in maja_text  # AAA-003's deadline passed with no meeting
     assert "✖ når inte målet" in maja_text
     assert "1 påminnelse kunde inte levereras" in maja_text
+    # Told apart: waiting for someone who has not opened Korttid is not "undeliverable".
+    assert "1 påminnelse under perioden gällde personal som inte har öppnat Korttid än" in (
+        maja_text
+    )
     mats_text = card_texts(mats)
     assert "Almens korttidsenhet, Björkens korttidsenhet" in mats_text
     assert "Per enhet" in mats_text  # a table when there are several units
@@ -216,6 +220,7 @@ async def test_the_steering_group_gets_every_unit(
     assert "Alla enheter" in text
     assert "Almens korttidsenhet" in text and "Björkens korttidsenhet" in text
     assert "1 påminnelse" not in text and "2 påminnelser kunde inte levereras" in text
+    assert "2 påminnelser under perioden gällde personal som inte har öppnat Korttid" in text
     _assert_aggregates_only(card)
 
 

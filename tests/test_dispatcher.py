@@ -150,29 +150,34 @@ async def test_forbidden_retires_the_chat_and_nothing_is_silently_dropped(
 
     report = await dispatcher.deliver_due(NOW)
 
-    assert (report.sent, report.undeliverable, report.retried) == (1, 2, 0)
+    assert (report.sent, report.undeliverable, report.waiting, report.retried) == (1, 1, 1, 0)
     assert (await row(sessions, "to-sara")).last_error == "HTTP 403: conversation gone"
-    assert (await row(sessions, "to-olle")).status == "undeliverable"
-    assert "not installed" in ((await row(sessions, "to-olle")).last_error or "")
+    # Olle has not opened Korttid yet: his message waits for him instead of being given up.
+    assert (await row(sessions, "to-olle")).status == "waiting"
+    assert "not opened Korttid" in ((await row(sessions, "to-olle")).last_error or "")
     async with transaction(sessions) as session:
         ref = await session.get(
             ConversationRef, (await row(sessions, "to-sara")).conversation_ref_id
         )
     assert ref is not None and not ref.active
     # Never retried blindly: a later pass does not touch Sara's conversation again, and a new
-    # message for her is undeliverable until she talks to the bot again.
+    # message for her waits until she installs Korttid again.
     await queue(sessions, sara, "to-sara-2")
     await dispatcher.deliver_due(NOW + timedelta(hours=2))
     assert len(channel.connector.for_conversation(users["sara"].conversation_id)) == 0
-    assert (await row(sessions, "to-sara-2")).status == "undeliverable"
+    assert (await row(sessions, "to-sara-2")).status == "waiting"
     assert len(channel.connector.sent) == 1  # Rami's
 
     capsys.readouterr()
     args = argparse.Namespace(status="undeliverable", limit=50)
     assert await cmd_outbox_list(args, settings) == 0
     listing = capsys.readouterr().out
-    assert "sara@kommun.se" in listing and "olle@kommun.se" in listing
+    assert "sara@kommun.se" in listing and "olle@kommun.se" not in listing
     assert "HTTP 403" in listing and "rami@kommun.se" not in listing
+    args = argparse.Namespace(status="waiting", limit=50)
+    assert await cmd_outbox_list(args, settings) == 0
+    listing = capsys.readouterr().out
+    assert "olle@kommun.se" in listing and "waiting" in listing
 
 
 async def test_a_throttled_conversation_is_left_alone_for_the_rest_of_the_pass(

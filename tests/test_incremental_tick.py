@@ -233,18 +233,18 @@ async def test_every_stay_is_read_in_slices_and_nudges_of_stays_not_reached_wait
     assert await statuses(sessions) == {(stay, friday): {"pending"} for stay in ids}
 
     # 07:00: "the last working day" replaces them. The first tick reaches two stays: theirs
-    # are replaced and sent (here nowhere to go: undeliverable); the others' old ones wait.
+    # are replaced and sent (here nobody has opened Korttid: they wait); the others' old ones wait.
     await ticker.tick(local(MONDAY, 7, 0))
     assert await statuses(sessions) == {
         **{(stay, friday): {"withdrawn"} for stay in ids[:2]},
-        **{(stay, monday): {"undeliverable"} for stay in ids[:2]},
+        **{(stay, monday): {"waiting"} for stay in ids[:2]},
         **{(stay, friday): {"pending"} for stay in ids[2:]},
     }
     await ticker.tick(local(MONDAY, 7, 1))
     await ticker.tick(local(MONDAY, 7, 2))
     assert await statuses(sessions) == {
         **{(stay, friday): {"withdrawn"} for stay in ids},
-        **{(stay, monday): {"undeliverable"} for stay in ids},
+        **{(stay, monday): {"waiting"} for stay in ids},
     }
     await assert_a_full_evaluation_agrees(sessions, local(MONDAY, 7, 3))
 
@@ -257,9 +257,7 @@ async def test_a_one_off_tick_reads_every_slice_before_it_delivers(sessions: Ses
     )
     report = await ticker.tick(local(MONDAY, 7, 0), every_slice=True)
     assert report.evaluation.slice == StaySlice(0, None)
-    assert await statuses(sessions) == {
-        (stay, MONDAY.isoformat()): {"undeliverable"} for stay in ids
-    }
+    assert await statuses(sessions) == {(stay, MONDAY.isoformat()): {"waiting"} for stay in ids}
 
 
 async def test_a_tick_takes_slices_while_it_is_within_its_time_budget(sessions: Sessions) -> None:

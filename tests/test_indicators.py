@@ -55,6 +55,8 @@ EXPECTED = [
     ("2026Q4", "AAA", "home_going_plannings", 0),
     ("2026Q4", "AAA", "home_goings_next_7", 0),
     ("2026Q4", "AAA", "undeliverable", 1),  # the sent one does not count
+    ("2026Q4", "AAA", "awaiting_recipient", 1),  # waiting, not undeliverable
+    ("2026Q4", "ALL", "awaiting_recipient", 2),  # one waiting, one expired while waiting
     ("2026Q4", "AAA", "payment_days", 4),  # 11-05..11-08
     ("2026Q4", "AAA", "payment", 37_200),
     # Q4 2026, unit BBB

@@ -371,7 +371,9 @@ async def test_home_going_typed_set_change_cancel_tells_the_coordinator(
 
     assert "Hemgång planerad: ÄNG-042 går hem torsdag 26 november 2026 kl. 13:30." in set_reply
     assert "förmiddagen är att föredra" in set_reply
-    assert "Korttidskoordinatorn får besked" in set_reply
+    # Karin has never opened Korttid: the notice waits for her, and Hanna is told so.
+    assert "Karin Koordinator har inte öppnat Korttid än" in set_reply
+    assert "Korttidskoordinatorn får besked" not in set_reply
     assert "Hemgång ändrad: ÄNG-042 går hem fredag 27 november 2026 kl. 09:00." in changed
     assert "förmiddagen" not in changed
     assert "Hemgången för ÄNG-042 är inställd." in cancelled

@@ -54,6 +54,7 @@ from dialogs.meeting.views import (
     step_card,
 )
 from dialogs.parsing import InvalidInput
+from dialogs.reach import Reach, reach_of, waiting_lines
 from dialogs.turn import Turn
 from notifications.formatting import format_date
 from notifications.meeting_summary import render_meeting_summary
@@ -811,13 +812,15 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         )
         await calls.mark_held(turn.session, stay)
         home_going = final["kind"] == DecisionKind.HOME_GOING
-        await current.say(*self._held_lines(current, held, home_going))
+        reach = await reach_of(turn.session, held.coordinators)
+        await current.say(*self._held_lines(current, held, home_going, reach))
         units = await UnitRepository(turn.session).by_ids([stay.unit_id])
         summary = meeting_summary(
             view_before,
             units[0].name if units else "",
             held_on,
             coordinator_informed=home_going and held.notices_queued > 0,
+            coordinator_waiting=not reach.reached,
             checklist_created=home_going,
         )
         await turn.context.send_activity(
@@ -826,13 +829,16 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         return await dc.end_dialog()
 
     def _held_lines(
-        self, current: MeetingTurn, held: service.HeldMeeting, home_going: bool
+        self, current: MeetingTurn, held: service.HeldMeeting, home_going: bool, reach: Reach
     ) -> list[str]:
         lines = [current.text("meeting_held", code=current.stay.case_code)]
         if home_going:
-            names = ", ".join(c.name for c in held.coordinators)
-            key = "meeting_coordinator_told" if held.coordinators else "meeting_no_coordinator"
-            lines.append(current.text(key, names=names))
+            if not held.coordinators:
+                lines.append(current.text("meeting_no_coordinator"))
+            if reach.reached:
+                names = ", ".join(c.name for c in reach.reached)
+                lines.append(current.text("meeting_coordinator_told", names=names))
+            lines.extend(waiting_lines(current.turn.renderer, reach))
             if held.checklist_items:
                 lines.append(current.text("meeting_checklist_created", count=held.checklist_items))
         lines.append(current.text("meeting_summary_intro"))

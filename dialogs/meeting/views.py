@@ -323,6 +323,7 @@ def meeting_summary(
     *,
     coordinator_informed: bool,
     checklist_created: bool,
+    coordinator_waiting: bool = False,
 ) -> MeetingSummary:
     final = decision_part(view.meeting, "final")
     assert final is not None
@@ -340,6 +341,7 @@ def meeting_summary(
         decision_title=kind_title(view, final["kind"]),
         decision_facts=decision_facts(view, final["kind"], final["values"]),
         coordinator_informed=coordinator_informed,
+        coordinator_waiting=coordinator_waiting,
         checklist_created=checklist_created,
         underlag_roles=_underlag_roles(view),
     )

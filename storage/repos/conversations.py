@@ -35,7 +35,34 @@ class ConversationRepository:
         channel_id: str = "msteams",
     ) -> ConversationRef:
         """Insert or refresh a reference; service URL and active flag follow the latest activity."""
+        ref, _ = await self.upsert(
+            conversation_id=conversation_id,
+            kind=kind,
+            service_url=service_url,
+            reference=reference,
+            tenant_id=tenant_id,
+            staff_id=staff_id,
+            team_id=team_id,
+            channel_id=channel_id,
+        )
+        return ref
+
+    async def upsert(
+        self,
+        *,
+        conversation_id: str,
+        kind: ConversationKind,
+        service_url: str,
+        reference: dict[str, Any],
+        tenant_id: str | None,
+        staff_id: int | None = None,
+        team_id: str | None = None,
+        channel_id: str = "msteams",
+    ) -> tuple[ConversationRef, bool]:
+        """``save``, also telling whether the reference is new or was inactive (the person has
+        just opened or reinstalled Korttid), so messages waiting for them can go."""
         ref = await self.by_conversation_id(conversation_id)
+        opened = ref is None or not ref.active
         if ref is None:
             ref = ConversationRef(
                 conversation_id=conversation_id, kind=kind, service_url=service_url
@@ -46,7 +73,8 @@ class ConversationRepository:
             and (staff_id is None or ref.staff_id == staff_id)
             and (tenant_id is None or ref.tenant_id == tenant_id)
         ):
-            return ref  # nothing changed: no write on the hot path
+            return ref, False  # nothing changed: no write on the hot path
+        opened = opened or (staff_id is not None and ref.staff_id != staff_id)
         ref.kind = kind
         ref.service_url = service_url
         ref.reference = reference
@@ -58,7 +86,7 @@ class ConversationRepository:
         ref.updated_at = utcnow()
         self.session.add(ref)
         await self.session.flush()
-        return ref
+        return ref, opened
 
     async def link_unit(self, ref: ConversationRef, unit_id: int) -> None:
         ref.unit_id = unit_id
@@ -101,3 +129,18 @@ class ConversationRepository:
             )
         )
         return result.all()
+
+    async def without_personal_chat(self, staff_ids: Sequence[int]) -> set[int]:
+        """Of these people, those with no personal conversation with Korttid yet."""
+        wanted = sorted(set(staff_ids))
+        if not wanted:
+            return set()
+        result = await self.session.exec(
+            select(ConversationRef.staff_id).where(
+                col(ConversationRef.staff_id).in_(wanted),
+                ConversationRef.kind == ConversationKind.PERSONAL,
+                col(ConversationRef.active),
+            )
+        )
+        reachable = {int(staff_id) for staff_id in result.all() if staff_id is not None}
+        return set(wanted) - reachable

@@ -16,10 +16,20 @@ from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import ConversationRef, OutboxMessage, OutboxStatus, Staff, Stay, utcnow
+from storage.models import (
+    ConversationRef,
+    OutboxMessage,
+    OutboxStatus,
+    Staff,
+    Stay,
+    StayStatus,
+    utcnow,
+)
 from storage.repos.facts import EVERY_STAY, StayScope, select_columns
 
 _CHUNK = 900
+# Rows not sent yet that a tick may withdraw or refresh: due, or waiting for their recipient.
+UNSENT = (OutboxStatus.PENDING.value, OutboxStatus.WAITING.value)
 # Any constant works; it only has to be the same for every instance of Korttid.
 _EVALUATION_LOCK = 0x4B6F7274  # "Kort"
 
@@ -44,6 +54,25 @@ class OutboxLine:
     case_code: str | None
     last_error: str | None
     sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRow:
+    status: str
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingNotice:
+    """A notice about a stay still waiting for a recipient who has not opened Korttid."""
+
+    id: int
+    stay_id: int
+    unit_id: int
+    handlaggare_id: int | None
+    recipient_id: int
+    recipient_name: str
+    payload: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,19 +126,26 @@ class DeliveryRepository:
         return found
 
     async def pending_of_kinds(
-        self, kinds: Iterable[str], scope: StayScope = EVERY_STAY
+        self,
+        kinds: Iterable[str],
+        scope: StayScope = EVERY_STAY,
+        *,
+        due_by: datetime | None = None,
     ) -> list[PendingNudge]:
-        """Undelivered rows of these kinds, of the stays in ``scope``: the ones a tick may
-        withdraw or refresh."""
-        result = await self.session.exec(
+        """Undelivered rows of these kinds, of the stays in ``scope`` (due by ``due_by`` when
+        given): the ones a tick may withdraw or refresh."""
+        query = (
             select(OutboxMessage.id, OutboxMessage.key, OutboxMessage.payload)
             .where(
                 *scope.where(OutboxMessage.stay_id),
-                OutboxMessage.status == OutboxStatus.PENDING,
+                col(OutboxMessage.status).in_(UNSENT),
                 col(OutboxMessage.kind).in_(sorted(set(kinds))),
             )
             .order_by(col(OutboxMessage.id))
         )
+        if due_by is not None:
+            query = query.where(col(OutboxMessage.due_at) <= due_by)
+        result = await self.session.exec(query)
         return [PendingNudge(id_, key, dict(payload)) for id_, key, payload in result.all() if id_]
 
     async def withdraw_ids(self, ids: Sequence[int], reason: str) -> int:
@@ -119,7 +155,7 @@ class DeliveryRepository:
                 update(OutboxMessage)
                 .where(
                     col(OutboxMessage.id).in_(ids[start : start + _CHUNK]),
-                    col(OutboxMessage.status) == OutboxStatus.PENDING,
+                    col(OutboxMessage.status).in_(UNSENT),
                 )
                 .values(status=OutboxStatus.WITHDRAWN, lease_until=None, last_error=reason)
             )
@@ -131,17 +167,23 @@ class DeliveryRepository:
             update(OutboxMessage)
             .where(
                 col(OutboxMessage.id) == message_id,
-                col(OutboxMessage.status) == OutboxStatus.PENDING,
+                col(OutboxMessage.status).in_(UNSENT),
             )
             .values(payload=payload)
         )
 
     # --- the dispatcher's side ---
     async def claim_due(
-        self, now: datetime, lease_until: datetime, limit: int, held: HeldBack | None = None
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+        held: HeldBack | None = None,
+        *,
+        recipient: int | None = None,
     ) -> list[int]:
         """Claim up to ``limit`` rows due now (or whose lease ran out), except those ``held``
-        back; returns their ids."""
+        back, only ``recipient``'s when given; returns their ids."""
         claimable = or_(
             and_(
                 col(OutboxMessage.status) == OutboxStatus.PENDING,
@@ -154,6 +196,8 @@ class DeliveryRepository:
         )
         if held is not None:
             claimable = and_(claimable, held.released())
+        if recipient is not None:
+            claimable = and_(claimable, col(OutboxMessage.recipient_staff_id) == recipient)
         # A CTE, not an IN (subquery): PostgreSQL may run a subquery again for each row it
         # updates, and with SKIP LOCKED every run finds new rows, so it claimed all due rows.
         # A CTE with FOR UPDATE is evaluated once.
@@ -259,6 +303,86 @@ class DeliveryRepository:
             last_error=error[:500],
             conversation_ref_id=ref_id,
         )
+
+    async def mark_waiting(self, message_id: int, *, expires_at: datetime, reason: str) -> bool:
+        """The recipient has no conversation yet: the row waits for them (no attempt counted)."""
+        return await self._finish_claim(
+            message_id, status=OutboxStatus.WAITING, expires_at=expires_at, last_error=reason
+        )
+
+    async def mark_expired(self, message_id: int, *, reason: str) -> bool:
+        return await self._finish_claim(
+            message_id, status=OutboxStatus.EXPIRED, last_error=reason[:500]
+        )
+
+    async def expire_waiting(
+        self, now: datetime, reason: str, *, staff_id: int | None = None
+    ) -> int:
+        """Waiting rows (of one person, or everyone's) past their expiry are no longer worth
+        sending; returns how many were marked expired."""
+        query = update(OutboxMessage).where(
+            col(OutboxMessage.status) == OutboxStatus.WAITING,
+            col(OutboxMessage.expires_at) <= now,
+        )
+        if staff_id is not None:
+            query = query.where(col(OutboxMessage.recipient_staff_id) == staff_id)
+        result = await self.session.exec(
+            query.values(status=OutboxStatus.EXPIRED, last_error=reason)
+        )
+        return int(result.rowcount or 0)
+
+    async def release_waiting(self, staff_id: int, now: datetime, expired_reason: str) -> int:
+        """The person can now be reached: their waiting rows are due at once, oldest first (the
+        claim orders by due time, then id), except those past their expiry, which are marked
+        expired. Returns how many were released."""
+        await self.expire_waiting(now, expired_reason, staff_id=staff_id)
+        result = await self.session.exec(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.status) == OutboxStatus.WAITING,
+                col(OutboxMessage.recipient_staff_id) == staff_id,
+            )
+            .values(status=OutboxStatus.PENDING, next_attempt_at=now, last_error=None)
+        )
+        return int(result.rowcount or 0)
+
+    async def reminders(
+        self, stay_id: int, kinds: Sequence[str], recipients: Sequence[int]
+    ) -> list[ReminderRow]:
+        """The outbox rows of these kinds about a stay to these people: what became of them."""
+        if not kinds or not recipients:
+            return []
+        result = await self.session.exec(
+            select(OutboxMessage.status, OutboxMessage.sent_at).where(
+                OutboxMessage.stay_id == stay_id,
+                col(OutboxMessage.kind).in_(list(kinds)),
+                col(OutboxMessage.recipient_staff_id).in_(list(recipients)),
+            )
+        )
+        return [ReminderRow(status, sent_at) for status, sent_at in result.all()]
+
+    async def waiting_notices(self, kinds: Sequence[str]) -> list[WaitingNotice]:
+        """Waiting rows of these kinds about active stays, with whom to tell."""
+        result = await self.session.exec(
+            select_columns(
+                OutboxMessage.id,
+                Stay.id,
+                Stay.unit_id,
+                Stay.handlaggare_id,
+                Staff.id,
+                Staff.name,
+                OutboxMessage.payload,
+            )
+            .join(Stay, col(Stay.id) == OutboxMessage.stay_id)
+            .join(Staff, col(Staff.id) == OutboxMessage.recipient_staff_id)
+            .where(
+                OutboxMessage.status == OutboxStatus.WAITING,
+                col(OutboxMessage.kind).in_(list(kinds)),
+                Stay.status == StayStatus.ACTIVE,
+            )
+            .order_by(col(OutboxMessage.id))
+        )
+        return [WaitingNotice(*row) for row in result.all()]
 
     async def deactivate_reference(self, ref_id: int) -> None:
         await self.session.exec(

@@ -420,10 +420,27 @@ class IndicatorRepository:
         self, start: datetime, end: datetime, unit_ids: Collection[int] | None
     ) -> dict[int | None, int]:
         """Outbox messages due in [start, end) that could not be delivered, per unit."""
+        return await self._outbox_count((OutboxStatus.UNDELIVERABLE,), start, end, unit_ids)
+
+    async def not_opened(
+        self, start: datetime, end: datetime, unit_ids: Collection[int] | None
+    ) -> dict[int | None, int]:
+        """Outbox messages due in [start, end) whose recipient has not opened Korttid: still
+        waiting for them, or expired while waiting; per unit."""
+        statuses = (OutboxStatus.WAITING, OutboxStatus.EXPIRED)
+        return await self._outbox_count(statuses, start, end, unit_ids)
+
+    async def _outbox_count(
+        self,
+        statuses: Sequence[OutboxStatus],
+        start: datetime,
+        end: datetime,
+        unit_ids: Collection[int] | None,
+    ) -> dict[int | None, int]:
         query = (
             select(OutboxMessage.unit_id, func.count())
             .where(
-                OutboxMessage.status == OutboxStatus.UNDELIVERABLE,
+                col(OutboxMessage.status).in_([status.value for status in statuses]),
                 col(OutboxMessage.due_at) >= start,
                 col(OutboxMessage.due_at) < end,
             )

@@ -71,7 +71,7 @@ class OutboxRepository:
             .where(
                 col(OutboxMessage.stay_id) == stay_id,
                 col(OutboxMessage.kind).in_(wanted),
-                col(OutboxMessage.status) == OutboxStatus.PENDING,
+                col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.WAITING)),
             )
             .values(status=OutboxStatus.WITHDRAWN, lease_until=None, last_error="withdrawn")
         )

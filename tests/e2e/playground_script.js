@@ -6,6 +6,7 @@
 //   {"say": "text", "expect": "text in the answer", "shot": "name.png"}
 //   {"check": ["label", ...], "fill": {"label": "text"}, "press": "button title", "expect": ..., "shot": ...}
 //   {"wait": 120, "expect": "text"}  (seconds; a message the bot sends on its own, e.g. a notice)
+//   add "anywhere": true to find the text in any message, also one that came with the page
 // Prints one JSON line: {"ok": true, "replies": ["...", ...]}; exits 1 on failure.
 const fs = require('fs');
 const path = require('path');
@@ -80,7 +81,7 @@ async function main() {
     await page.locator(SELECTORS.compose).first().waitFor({ timeout: 30000 });
     await page.waitForTimeout(1500); // the install greeting arrives on every page load
     for (const turn of turns) {
-      const before = await page.locator(SELECTORS.botMessage).count();
+      const before = turn.anywhere ? 0 : await page.locator(SELECTORS.botMessage).count();
       if (turn.say !== undefined) {
         await sendText(page, turn.say);
       } else if (turn.press !== undefined) {
