@@ -387,14 +387,11 @@ async def set_home_going(
     if (stay.home_going_date, stay.home_going_time) == (day, at):
         raise InvalidInput("home_going_unchanged", {"date": format_date(day)})
     change: HomeGoingChange = "changed" if stay.home_going_date else "set"
-    date_moved = stay.home_going_date is not None and stay.home_going_date != day
     if stay.decision_kind != DecisionKind.HOME_GOING:
         stay.decision_kind = DecisionKind.HOME_GOING
         stay.decided_at = now
     stay.waiting_care_home = False
-    stay.home_going_date, stay.home_going_time = day, at
-    await StayRepository(session).save(stay)
-    reset = await _closing_note_needs_new_date(session, stay) if date_moved else False
+    reset = await change_home_going(session, stay, day, at)
     await ensure_checklist(session, stay)
     notices = await queue_home_going_notice(session, stay, change, now)
     await _audit_home_going(session, actor, stay, change)
@@ -411,22 +408,43 @@ async def cancel_home_going(
         raise InvalidInput("home_going_none", {"code": stay.case_code})
     # Queued while the date is still on the stay: the notice's key names the cancelled date.
     notices = await queue_home_going_notice(session, stay, "cancelled", now)
-    stay.home_going_date, stay.home_going_time = None, None
     if stay.decision_kind == DecisionKind.HOME_GOING:
         stay.decision_kind = None
-    await StayRepository(session).save(stay)
+    await change_home_going(session, stay, None, None)
     await _audit_home_going(session, actor, stay, "cancelled")
     return notices
 
 
+async def change_home_going(
+    session: AsyncSession, stay: Stay, day: date | None, at: time | None
+) -> bool:
+    """The one place a stay's home-going date and time change (the meeting's decision and
+    ``hemgång KOD`` both come here); saves the stay.
+
+    The nurse's closing note carries the home-going date (seed 003): when the date moves, a note
+    already marked ready goes back to not ready. Returns whether it did.
+    """
+    moved = stay.home_going_date is not None and stay.home_going_date != day
+    stay.home_going_date, stay.home_going_time = day, at
+    await StayRepository(session).save(stay)
+    return await _closing_note_needs_new_date(session, stay) if moved else False
+
+
 async def _closing_note_needs_new_date(session: AsyncSession, stay: Stay) -> bool:
-    """The nurse's closing note carries the home-going date: a new date means a new note."""
+    """A new date means a new note: a ready closing note is not ready again."""
     assert stay.id is not None
     stays = StayRepository(session)
     note = await stays.item(stay.id, ReadinessKind.CLOSING_NOTE)
     if note is None or note.status != ReadinessStatus.READY:
         return False
     await stays.save_item(note, ReadinessStatus.NOT_READY, None)
+    await AuditRepository(session).record(
+        "readiness.reset",
+        None,
+        stay_id=stay.id,
+        unit_id=stay.unit_id,
+        detail={"case_code": stay.case_code, "kind": note.kind, "reason": "new_home_going_date"},
+    )
     return True
 
 

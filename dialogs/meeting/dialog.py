@@ -795,6 +795,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             lines.append(current.text(key, names=names))
             if held.checklist_items:
                 lines.append(current.text("meeting_checklist_created", count=held.checklist_items))
+        if held.closing_note_reset:
+            lines.append(current.text("home_going_closing_note_reset"))
         lines.append(current.text("meeting_summary_intro"))
         return lines
 
