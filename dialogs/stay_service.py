@@ -9,6 +9,7 @@ catalogue key, so the caller can tell the person what is wrong and what to do in
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -365,6 +366,62 @@ async def set_readiness(
 
 
 @dataclass(frozen=True, slots=True)
+class HomeGoingDetails:
+    """What the coordinator hears besides the date (seed 001): the meeting's questions."""
+
+    transport: str
+    home_help_meets: bool
+    provider_name: str | None
+    provider_contact: str | None
+    coordination_needed: bool
+    sip_wanted: bool
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> HomeGoingDetails:
+        """From the checked answers of the decision form (``dialogs.meeting.decision``)."""
+        return cls(
+            transport=str(values["transport"]),
+            home_help_meets=bool(values["home_help_meets"]),
+            provider_name=values.get("provider_name"),
+            provider_contact=values.get("provider_contact"),
+            coordination_needed=bool(values["coordination_needed"]),
+            sip_wanted=bool(values["sip_wanted"]),
+        )
+
+
+def details_known(stay: Stay) -> bool:
+    """Whether the stay already has every answer the coordinator needs besides the date, so a
+    typed new date can keep them."""
+    answered = None not in (
+        stay.transport,
+        stay.home_help_meets,
+        stay.coordination_needed,
+        stay.sip_wanted,
+    )
+    return answered and (not stay.home_help_meets or bool(stay.provider_contact))
+
+
+def _write_details(stay: Stay, details: HomeGoingDetails) -> None:
+    stay.transport = details.transport
+    stay.home_help_meets = details.home_help_meets
+    stay.provider_name = details.provider_name
+    stay.provider_contact = details.provider_contact
+    stay.coordination_needed = details.coordination_needed
+    stay.sip_wanted = details.sip_wanted
+
+
+def _details_of(stay: Stay) -> tuple[object, ...]:
+    return (
+        stay.transport,
+        stay.home_help_meets,
+        stay.provider_name,
+        stay.provider_contact,
+        stay.coordination_needed,
+        stay.sip_wanted,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class HomeGoingOutcome:
     change: HomeGoingChange
     notices: int
@@ -379,12 +436,19 @@ async def set_home_going(
     day: date,
     at: time | None,
     now: datetime,
+    details: HomeGoingDetails | None = None,
 ) -> HomeGoingOutcome:
-    """Set or change the home-going; the coordinators are told in the same transaction."""
+    """Set or change the home-going; the coordinators are told in the same transaction.
+
+    ``details`` None keeps what the stay has (a new date typed for a home-going already planned
+    with every answer, see ``details_known``)."""
     _require_decider(actor, stay)
     _require_active(stay)
     check_home_going_date(stay, day, local_day(now))
-    if (stay.home_going_date, stay.home_going_time) == (day, at):
+    before = _details_of(stay)
+    if details is not None:
+        _write_details(stay, details)
+    if (stay.home_going_date, stay.home_going_time) == (day, at) and before == _details_of(stay):
         raise InvalidInput("home_going_unchanged", {"date": format_date(day)})
     change: HomeGoingChange = "changed" if stay.home_going_date else "set"
     if stay.decision_kind != DecisionKind.HOME_GOING:

@@ -218,7 +218,9 @@ async def test_whole_meeting_by_typing(channel: TeamsChannel, sessions) -> None:
     assert "Möter hemtjänsten upp" in await say_text(channel, anna, "färdtjänst")
     assert "Vilken utförare" in await say_text(channel, anna, "ja")
     assert "Hur når koordinatorn utföraren?" in await say_text(channel, anna, "Hemtjänst Väst")
-    assert "samordning" in await say_text(channel, anna, "-")
+    assert "behöver koordinatorn utförarens namn" in await say_text(channel, anna, "-")
+    assert "som telefonnummer eller e-postadress" in await say_text(channel, anna, "ring dem")
+    assert "samordning" in await say_text(channel, anna, "vast@hemtjanst.se")
     assert "SIP" in await say_text(channel, anna, "nej")
     replies = await channel.say(anna, "nej")
     assert (
@@ -246,7 +248,7 @@ async def test_whole_meeting_by_typing(channel: TeamsChannel, sessions) -> None:
     assert meeting.steps["health_nurse"]["status"] == "done"
     stay = await the_stay(sessions, stay_id)
     assert stay.home_going_time == time(14, 0)
-    assert (stay.provider_name, stay.provider_contact) == ("Hemtjänst Väst", None)
+    assert (stay.provider_name, stay.provider_contact) == ("Hemtjänst Väst", "vast@hemtjanst.se")
     assert stay.sip_wanted is False
     kinds = {item.kind for item in await items(sessions, stay_id)}
     assert ReadinessKind.SIP_CALLED not in kinds and len(kinds) == 9

@@ -7,6 +7,7 @@ are kept JSON-ready (ISO dates, ``HH:MM``, booleans) in the meeting row until th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, time
@@ -58,6 +59,8 @@ TRANSPORT_WORDS = {
 }  # fmt: skip
 YES_WORDS = frozenset({"ja", "j", "japp", "jo", "true", "yes"})
 NO_WORDS = frozenset({"nej", "n", "nä", "false", "no"})
+_EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"\+?[0-9][0-9 \-()]*[0-9]")
 NONE_WORDS = frozenset({"-", "–", "ingen", "inget", "saknas", "finns inte"})
 
 
@@ -83,13 +86,23 @@ def next_missing(kind: str, values: Mapping[str, Any]) -> str | None:
     return next((name for name in FIELDS[kind] if name not in values), None)
 
 
-def parse_field(name: str, raw: str, context: DecisionContext) -> Any:
-    """Check one answer; raises ``InvalidInput`` with a catalogue key the person can act on."""
+def is_optional(name: str, known: Mapping[str, Any]) -> bool:
+    """The provider and its contact may be left empty, unless home help meets the person: then
+    the coordinator needs them (seed 001: "kontaktuppgifter till utförare")."""
+    return name in OPTIONAL and known.get("home_help_meets") is not True
+
+
+def parse_field(
+    name: str, raw: str, context: DecisionContext, known: Mapping[str, Any] | None = None
+) -> Any:
+    """Check one answer, given the answers ``known`` before it; raises ``InvalidInput`` with a
+    catalogue key the person can act on."""
     text = raw.strip()
     if not text or (name in OPTIONAL and text.lower() in NONE_WORDS):
-        if name in OPTIONAL:
+        if is_optional(name, known or {}):
             return None
-        raise InvalidInput("meeting_field_missing", {"field": context.labels[name]})
+        key = "meeting_provider_required" if name in OPTIONAL else "meeting_field_missing"
+        raise InvalidInput(key, {"field": context.labels[name]})
     if name == "date":
         return _home_going_date(text, context).isoformat()
     if name == "end_date":
@@ -100,6 +113,8 @@ def parse_field(name: str, raw: str, context: DecisionContext) -> Any:
         return _transport(text)
     if name in YES_NO_FIELDS:
         return _yes_no(text)
+    if name == "provider_contact":
+        return _contact(_short_text(name, text, context))
     return _short_text(name, text, context)
 
 
@@ -111,7 +126,7 @@ def parse_form(
     errors: list[InvalidInput] = []
     for name in FIELDS[kind]:
         try:
-            values[name] = parse_field(name, str(submitted.get(name) or ""), context)
+            values[name] = parse_field(name, str(submitted.get(name) or ""), context, values)
         except InvalidInput as error:
             errors.append(error)
     return values, errors
@@ -147,6 +162,17 @@ def _transport(text: str) -> str:
     if found is None:
         raise InvalidInput("meeting_transport_invalid", {"text": text[:40]})
     return found
+
+
+def _contact(text: str) -> str:
+    """A telephone number (7 to 15 digits) or an e-mail address the coordinator can use."""
+    if _EMAIL.fullmatch(text) or (_PHONE.fullmatch(text) and 7 <= _digits(text) <= 15):
+        return text
+    raise InvalidInput("meeting_contact_invalid", {"text": text[:40]})
+
+
+def _digits(text: str) -> int:
+    return sum(char.isdigit() for char in text)
 
 
 def _yes_no(text: str) -> bool:

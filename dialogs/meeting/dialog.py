@@ -30,9 +30,9 @@ from dialogs.meeting import service
 from dialogs.meeting.agenda import Agenda, AgendaStep, StepKind, default_agenda
 from dialogs.meeting.decision import (
     FIELDS,
-    OPTIONAL,
     DecisionContext,
     is_afternoon,
+    is_optional,
     next_missing,
     parse_field,
     parse_form,
@@ -671,14 +671,16 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             return await self._typed_field_back(current, draft, values)
         if not values and parse_kind(text) is not None:  # another kind, before any answer
             return await self._choose_kind(current, parse_kind(text), mode="typed")
-        if move is Move.NEXT or (move is Move.SKIP and asking not in OPTIONAL):
+        if move is Move.NEXT or (move is Move.SKIP and not is_optional(asking, values)):
             label = current.turn.renderer.catalogue["meeting_fields"][asking]
             needed = current.text("meeting_field_needed", field=label) if move is Move.SKIP else ""
             await current.say(needed, field_question(view, asking))
             return Dialog.end_of_turn
         try:
             value = (
-                None if move is Move.SKIP else parse_field(asking, text, current.decision_context())
+                None
+                if move is Move.SKIP
+                else parse_field(asking, text, current.decision_context(), values)
             )
         except InvalidInput as error:
             await current.say(current.error_text(error), field_question(view, asking))
