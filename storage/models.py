@@ -183,6 +183,13 @@ class Stay(SQLModel, table=True):
             sqlite_where=text(ACTIVE_STAY),
             postgresql_where=text(ACTIVE_STAY),
         ),
+        # the SoL decision's end date nudges (migration 0013)
+        Index(
+            "ix_stay_active_decision_end",
+            "decision_end_date",
+            sqlite_where=text(ACTIVE_STAY),
+            postgresql_where=text(ACTIVE_STAY),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id")

@@ -148,7 +148,10 @@ def _home_going_date(text: str, context: DecisionContext) -> date:
 
 
 def _new_end_date(text: str, context: DecisionContext) -> date:
+    """After the decided end date, and after today: an extension gives the stay days ahead."""
     value = parse_future_date(text, context.today)
+    if value <= context.today:
+        raise InvalidInput("meeting_end_date_not_after_today", {"date": format_date(value)})
     end = context.decision_end_date
     if end is not None and value <= end:
         raise InvalidInput(
