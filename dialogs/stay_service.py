@@ -18,10 +18,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialogs.parsing import InvalidInput
 from notifications.formatting import format_date
-from notifications.notices import HomeGoingChange, queue_home_going_notice
+from notifications.notices import (
+    HomeGoingChange,
+    queue_care_home_task,
+    queue_home_going_notice,
+    queue_stay_decision_notice,
+)
 from storage.domain.clock import STOCKHOLM
 from storage.domain.pnr import contains_personal_number
-from storage.domain.readiness import checklist_for
+from storage.domain.readiness import CARE_HOME_TASK, checklist_for
 from storage.models import (
     CloseReason,
     DecisionKind,
@@ -535,6 +540,7 @@ async def _audit_home_going(
 class Closed:
     length_days: int
     notices: int
+    care_home_told: int = 0  # coordinators told the stay moved to a care home
 
 
 def check_departure(stay: Stay, departure: date, today: date) -> date:
@@ -576,6 +582,9 @@ async def close_stay(
     stay.close_reason = reason
     stay.departure_date = departure
     await StayRepository(session).save(stay)
+    care_home_told = 0
+    if reason == CloseReason.CARE_HOME:
+        care_home_told = await _moved_to_care_home(session, stay, now)
     length = length_of_stay(stay) or 0
     await AuditRepository(session).record(
         "stay.close",
@@ -589,7 +598,19 @@ async def close_stay(
             "length_days": length,
         },
     )
-    return Closed(length, notices)
+    return Closed(length, notices, care_home_told)
+
+
+async def _moved_to_care_home(session: AsyncSession, stay: Stay, now: datetime) -> int:
+    """Closed to a care home (seed 003): the nurse tells the health centre unless already done
+    for the care-home decision, and the coordinator learns the bed is free."""
+    assert stay.id is not None
+    stays = StayRepository(session)
+    task = await stays.item(stay.id, ReadinessKind.CARE_HOME_NOTICE)
+    if task is None or task.status == ReadinessStatus.NOT_READY:
+        await stays.ensure_items(stay.id, CARE_HOME_TASK)
+        await queue_care_home_task(session, stay, now)
+    return await queue_stay_decision_notice(session, stay, "care_home_closed", now)
 
 
 def _planned_home_going_dropped(stay: Stay, reason: str, departure: date, today: date) -> bool:

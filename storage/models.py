@@ -67,6 +67,8 @@ class ReadinessKind(StrEnum):
     HOME_MODIFICATION = "home_modification"
     CLOSING_NOTE = "closing_note"
     SIP_CALLED = "sip_called"
+    # The nurse tells the health centre of a care-home decision (seed 003); not a home-going item.
+    CARE_HOME_NOTICE = "care_home_notice"
 
 
 class ReadinessStatus(StrEnum):

@@ -129,7 +129,8 @@ async def test_extension_by_typing(channel: TeamsChannel, sessions) -> None:
     assert stay.decision_end_date == date(2026, 12, 15)
     assert stay.extension_reason == "Behöver mer träning i förflyttning"
     assert stay.followup_held_on == date(2026, 11, 23)
-    assert await outbox(sessions) == []
+    notices = await outbox(sessions)  # the coordinator hears of the new end date (issue 17)
+    assert [(m.kind, m.payload["end_date"]) for m in notices] == [("stay_extension", "2026-12-15")]
     assert await items(sessions, stay_id) == []
 
 
@@ -240,7 +241,12 @@ async def test_a_later_meeting_changes_or_cancels_the_home_going(
     await hold("förlängning", "2026-12-20", "Ny bedömning", "nej", "nej")
 
     kinds = [message.kind for message in await outbox(sessions)]
-    assert kinds == ["home_going_set", "home_going_changed", "home_going_cancelled"]
+    assert kinds == [
+        "home_going_set",
+        "home_going_changed",
+        "home_going_cancelled",
+        "stay_extension",
+    ]
     stay = await the_stay(sessions, stay_id)
     assert stay.home_going_date is None and stay.transport is None
     assert stay.decision_end_date == date(2026, 12, 20)

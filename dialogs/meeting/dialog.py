@@ -799,6 +799,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
                 lines.append(current.text("meeting_checklist_created", count=held.checklist_items))
         if held.closing_note_reset:
             lines.append(current.text("home_going_closing_note_reset"))
+        if held.decision_notices:
+            lines.append(current.text("meeting_coordinator_told_decision"))
         lines.append(current.text("meeting_summary_intro"))
         return lines
 

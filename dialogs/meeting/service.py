@@ -16,8 +16,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialogs.meeting.agenda import AgendaStep
 from dialogs.stay_service import change_home_going
-from notifications.notices import HomeGoingChange, queue_home_going_notice
-from storage.domain.readiness import checklist_for
+from notifications.notices import (
+    HomeGoingChange,
+    queue_care_home_task,
+    queue_home_going_notice,
+    queue_stay_decision_notice,
+)
+from storage.domain.readiness import CARE_HOME_TASK, checklist_for
 from storage.models import (
     DecisionKind,
     FollowUpMeeting,
@@ -44,6 +49,7 @@ class HeldMeeting:
     notices_queued: int
     checklist_items: int
     closing_note_reset: bool = False
+    decision_notices: int = 0  # coordinators told of an extension or a care home
 
 
 def may_run_meetings(profile: StaffProfile, stay: Stay) -> bool:
@@ -171,11 +177,26 @@ async def hold_meeting(
         reset = await change_home_going(session, stay, None, None)
     else:
         await StayRepository(session).save(stay)
+    told = await tell_of_decision(session, stay, kind, now)
     meeting.status = MeetingStatus.HELD
     meeting.held_at = now
     meeting.decision = {"final": final, "draft": None}
     await save(session, meeting)
-    return HeldMeeting(await coordinators_of(session, stay), queued, items, reset)
+    return HeldMeeting(await coordinators_of(session, stay), queued, items, reset, told)
+
+
+async def tell_of_decision(session: AsyncSession, stay: Stay, kind: str, now: datetime) -> int:
+    """Besides home-going: the coordinator hears of an extension (new end date) and of a care
+    home granted, and the nurse gets the task of telling the health centre (issue 17, item 7).
+    Returns how many coordinators were told."""
+    assert stay.id is not None
+    if kind == DecisionKind.EXTENSION:
+        return await queue_stay_decision_notice(session, stay, "extension", now)
+    if kind != DecisionKind.CARE_HOME_WAIT:
+        return 0
+    await StayRepository(session).ensure_items(stay.id, CARE_HOME_TASK)
+    await queue_care_home_task(session, stay, now)
+    return await queue_stay_decision_notice(session, stay, "care_home_wait", now)
 
 
 async def _plan_home_going(

@@ -16,9 +16,18 @@ CHECKLIST: tuple[tuple[ReadinessKind, Role], ...] = (
     (ReadinessKind.HOME_MODIFICATION, Role.REHAB),
     (ReadinessKind.CLOSING_NOTE, Role.SJUKSKOTERSKA),
     (ReadinessKind.SIP_CALLED, Role.HANDLAGGARE),
+    (ReadinessKind.CARE_HOME_NOTICE, Role.SJUKSKOTERSKA),
 )
 
 RESPONSIBLE: dict[str, str] = {kind.value: role.value for kind, role in CHECKLIST}
+
+
+# A care home granted during the stay, or the stay closed to one: the nurse sends a message to
+# the health centre (seed 003, "Vid beviljande av särskilt boende under pågående
+# korttidsvistelse ska sjuksköterska ... skicka ett meddelande ... till hälsocentralen").
+CARE_HOME_TASK: list[tuple[str, str]] = [
+    (ReadinessKind.CARE_HOME_NOTICE.value, Role.SJUKSKOTERSKA.value)
+]
 
 
 def checklist_for(sip_wanted: bool) -> list[tuple[str, str]]:
@@ -26,5 +35,6 @@ def checklist_for(sip_wanted: bool) -> list[tuple[str, str]]:
     return [
         (kind.value, role.value)
         for kind, role in CHECKLIST
-        if kind is not ReadinessKind.SIP_CALLED or sip_wanted
+        if kind is not ReadinessKind.CARE_HOME_NOTICE
+        and (kind is not ReadinessKind.SIP_CALLED or sip_wanted)
     ]
