@@ -30,7 +30,13 @@ from botbuilder.schema import ActivityTypes
 from dialogs import stay_service as service
 from dialogs.commands import normalize
 from dialogs.forms import Ask, FormDialog
-from dialogs.meeting.decision import DecisionContext, next_missing, parse_field, parse_form
+from dialogs.meeting.decision import (
+    DecisionContext,
+    next_missing,
+    parse_field,
+    parse_form,
+    without_coordination,
+)
 from dialogs.meeting.views import (
     DECISION_TEMPLATE,
     StayFormView,
@@ -155,6 +161,7 @@ def _known_values(stay: Stay) -> dict[str, Any]:
         "provider_name": stay.provider_name,
         "provider_contact": stay.provider_contact,
         "coordination_needed": stay.coordination_needed,
+        "health_care_only": stay.health_care_only,
         "sip_wanted": stay.sip_wanted,
     }
     return {name: value for name, value in known.items() if value is not None}
@@ -244,7 +251,7 @@ class HomeGoingForm(Ask):
             return Dialog.end_of_turn
         missing = next_missing(DecisionKind.HOME_GOING, values)
         if missing is None:
-            return await dialog_context.end_dialog({"values": values})
+            return await dialog_context.end_dialog({"values": without_coordination(values)})
         question["context"] = {**question["context"], "values": values, "asking": missing}
         await turn.say_text(field_question(view, missing))
         return Dialog.end_of_turn

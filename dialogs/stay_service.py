@@ -26,7 +26,7 @@ from notifications.notices import (
 )
 from storage.domain.clock import STOCKHOLM
 from storage.domain.pnr import contains_personal_number
-from storage.domain.readiness import CARE_HOME_TASK, checklist_for
+from storage.domain.readiness import CARE_HOME_TASK, checklist_for_stay
 from storage.models import (
     CloseReason,
     DecisionKind,
@@ -321,7 +321,7 @@ async def ensure_checklist(session: AsyncSession, stay: Stay) -> list[ReadinessI
     """The checklist exists from the first look at it: home-going is planned from day one."""
     assert stay.id is not None
     stays = StayRepository(session)
-    await stays.ensure_items(stay.id, checklist_for(bool(stay.sip_wanted)))
+    await stays.ensure_items(stay.id, checklist_for_stay(stay))
     return list(await stays.items(stay.id))
 
 
@@ -379,6 +379,7 @@ class HomeGoingDetails:
     provider_name: str | None
     provider_contact: str | None
     coordination_needed: bool
+    health_care_only: bool
     sip_wanted: bool
 
     @classmethod
@@ -390,7 +391,8 @@ class HomeGoingDetails:
             provider_name=values.get("provider_name"),
             provider_contact=values.get("provider_contact"),
             coordination_needed=bool(values["coordination_needed"]),
-            sip_wanted=bool(values["sip_wanted"]),
+            health_care_only=bool(values.get("health_care_only")),
+            sip_wanted=bool(values.get("sip_wanted")),
         )
 
 
@@ -412,6 +414,7 @@ def _write_details(stay: Stay, details: HomeGoingDetails) -> None:
     stay.provider_name = details.provider_name
     stay.provider_contact = details.provider_contact
     stay.coordination_needed = details.coordination_needed
+    stay.health_care_only = details.health_care_only
     stay.sip_wanted = details.sip_wanted
 
 
@@ -422,6 +425,7 @@ def _details_of(stay: Stay) -> tuple[object, ...]:
         stay.provider_name,
         stay.provider_contact,
         stay.coordination_needed,
+        stay.health_care_only,
         stay.sip_wanted,
     )
 

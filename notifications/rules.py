@@ -383,7 +383,8 @@ def _sip_settled(stay: StayFacts) -> bool:
 
 
 def sip_nudges(stay: StayFacts, facts: Facts, now: datetime) -> list[Nudge]:
-    """SIP still wanted, 3 working days before home-going: the handläggare calls it."""
+    """SIP still wanted, 3 working days before home-going: the handläggare calls it, or the
+    nurse when the remaining need is health care alone (seed 003)."""
     home_going = stay.home_going_date
     if home_going is None or stay.sip_wanted is not True or _sip_settled(stay):
         return []
@@ -392,9 +393,10 @@ def sip_nudges(stay: StayFacts, facts: Facts, now: datetime) -> list[Nudge]:
     if _current_stage((stage,), now, until=start_of(home_going + timedelta(days=1))) is None:
         return []
     payload = _stay_payload(stay) | _home_going_text(stay)
+    caller = Role.SJUKSKOTERSKA if stay.health_care_only else Role.HANDLAGGARE
     return [
         _nudge(stay, stage, person, "nudge_call_sip", payload)
-        for person in _unique(facts.people(stay, Role.HANDLAGGARE))
+        for person in _unique(facts.people(stay, caller))
     ]
 
 

@@ -213,6 +213,8 @@ class Stay(SQLModel, table=True):
     extension_reason: str | None = Field(default=None, max_length=500)
     waiting_care_home: bool = False
     coordination_needed: bool | None = None
+    # The remaining need is health care alone: the nurse calls the SIP (seed 003; migration 0013).
+    health_care_only: bool | None = None
     sip_wanted: bool | None = None
     home_going_date: date | None = None
     home_going_time: time | None = None

@@ -132,8 +132,8 @@ def texts(sent: list[Any]) -> str:
 
 
 # The rest of the home-going form when typed: transport, home help meets, provider, contact,
-# coordination needed, SIP wanted (the meeting's decision questions, dialogs/meeting/decision.py).
-HOME_GOING_ANSWERS = ("egen", "nej", "-", "-", "nej", "nej")
+# coordination needed (no: no SIP questions; the meeting's decision, dialogs/meeting/decision.py).
+HOME_GOING_ANSWERS = ("egen", "nej", "-", "-", "nej")
 
 
 async def plan_home_going(channel: Any, user: Any, code: str, when: str) -> list[Any]:

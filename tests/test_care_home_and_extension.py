@@ -66,7 +66,7 @@ async def test_a_care_home_decision_gives_the_nurse_a_task_and_tells_the_coordin
     stay_id = await seed_meeting_world(sessions)
     sara, karin = await _open_chats(channel)
 
-    said = await _hold(channel, "väntplats", "nej", "nej")
+    said = await _hold(channel, "väntplats", "nej")
 
     assert "Korttidskoordinatorn får besked om beslutet." in said
     nurse = card_texts((await _delivered(app_server, clock, channel, sara))[-1])
@@ -86,8 +86,8 @@ async def test_every_extension_tells_the_coordinator_the_new_end_date(
     await seed_meeting_world(sessions)
     _sara, karin = await _open_chats(channel)
 
-    await _hold(channel, "förlängning", "2026-12-20", "Ny bedömning", "nej", "nej")
-    await _hold(channel, "förlängning", "2026-12-30", "Väntar på hjälpmedel", "nej", "nej")
+    await _hold(channel, "förlängning", "2026-12-20", "Ny bedömning", "nej")
+    await _hold(channel, "förlängning", "2026-12-30", "Väntar på hjälpmedel", "nej")
 
     cards = [card_texts(c) for c in await _delivered(app_server, clock, channel, karin)]
     extended = [text for text in cards if "Vistelsen förlängd: ÄNG-042" in text]

@@ -18,6 +18,7 @@ from notifications.formatting import format_date, format_time
 from storage.domain.pnr import contains_personal_number
 from storage.models import DecisionKind
 
+_SIP = ("coordination_needed", "health_care_only", "sip_wanted")
 FIELDS: dict[str, tuple[str, ...]] = {
     DecisionKind.HOME_GOING: (
         "date",
@@ -26,16 +27,20 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "home_help_meets",
         "provider_name",
         "provider_contact",
-        "coordination_needed",
-        "sip_wanted",
+        *_SIP,
     ),
-    DecisionKind.EXTENSION: ("end_date", "reason", "coordination_needed", "sip_wanted"),
-    DecisionKind.CARE_HOME_WAIT: ("coordination_needed", "sip_wanted"),
-    DecisionKind.OTHER: ("text", "coordination_needed", "sip_wanted"),
+    DecisionKind.EXTENSION: ("end_date", "reason", *_SIP),
+    DecisionKind.CARE_HOME_WAIT: _SIP,
+    DecisionKind.OTHER: ("text", *_SIP),
 }
+# Asked only when a need for coordination remains (seed 003): whether it is health care alone
+# (then the nurse calls the SIP, under HSL) and whether a SIP is wanted.
+IF_COORDINATION = frozenset({"health_care_only", "sip_wanted"})
 OPTIONAL = frozenset({"provider_name", "provider_contact"})
 TEXT_LIMITS = {"provider_name": 120, "provider_contact": 120, "reason": 500, "text": 500}
-YES_NO_FIELDS = frozenset({"home_help_meets", "coordination_needed", "sip_wanted"})
+YES_NO_FIELDS = frozenset(
+    {"home_help_meets", "coordination_needed", "health_care_only", "sip_wanted"}
+)
 TRANSPORTS = ("own", "relatives", "fardtjanst", "sjukresa")
 MORNING_ENDS = time(12, 0)
 
@@ -81,9 +86,24 @@ def fields_for(kind: str) -> tuple[str, ...]:
     return FIELDS[kind]
 
 
+def asked_fields(kind: str, values: Mapping[str, Any]) -> tuple[str, ...]:
+    """The kind's fields that apply given the answers so far: no SIP questions without a
+    remaining need for coordination."""
+    if values.get("coordination_needed") is False:
+        return tuple(name for name in FIELDS[kind] if name not in IF_COORDINATION)
+    return FIELDS[kind]
+
+
 def next_missing(kind: str, values: Mapping[str, Any]) -> str | None:
     """The first field of the kind that has no answer yet (an optional field left empty counts)."""
-    return next((name for name in FIELDS[kind] if name not in values), None)
+    return next((name for name in asked_fields(kind, values) if name not in values), None)
+
+
+def without_coordination(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers as stored: no coordination need means no SIP, by nobody."""
+    if values.get("coordination_needed") is False:
+        return {**values, "health_care_only": False, "sip_wanted": False}
+    return dict(values)
 
 
 def is_optional(name: str, known: Mapping[str, Any]) -> bool:
@@ -125,11 +145,13 @@ def parse_form(
     values: dict[str, Any] = {}
     errors: list[InvalidInput] = []
     for name in FIELDS[kind]:
+        if name not in asked_fields(kind, values):
+            continue
         try:
             values[name] = parse_field(name, str(submitted.get(name) or ""), context, values)
         except InvalidInput as error:
             errors.append(error)
-    return values, errors
+    return without_coordination(values), errors
 
 
 def is_afternoon(value: str | None) -> bool:

@@ -37,6 +37,7 @@ from dialogs.meeting.decision import (
     parse_field,
     parse_form,
     parse_kind,
+    without_coordination,
 )
 from dialogs.meeting.inputs import Move, Submitted, is_yes, read_participants, read_submitted
 from dialogs.meeting.inputs import read_typed as read_typed_move
@@ -743,6 +744,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
     ) -> DialogTurnResult:
         """The decision is complete: keep it on the meeting and go on to the next step."""
         meeting, step = current.meeting, current.step
+        values = without_coordination(values)
         draft = service.decision_part(meeting, "draft") or {}
         service.set_decision_part(meeting, "final", {"kind": kind, "values": values})
         service.set_decision_part(meeting, "draft", None)

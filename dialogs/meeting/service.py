@@ -22,7 +22,7 @@ from notifications.notices import (
     queue_home_going_notice,
     queue_stay_decision_notice,
 )
-from storage.domain.readiness import CARE_HOME_TASK, checklist_for
+from storage.domain.readiness import CARE_HOME_TASK, checklist_for_stay
 from storage.models import (
     DecisionKind,
     FollowUpMeeting,
@@ -211,7 +211,7 @@ async def _plan_home_going(
     reset = await change_home_going(session, stay, day, at)
     stays = StayRepository(session)
     before = len(await stays.items(stay.id))
-    await stays.ensure_items(stay.id, checklist_for(bool(stay.sip_wanted)))
+    await stays.ensure_items(stay.id, checklist_for_stay(stay))
     items = len(await stays.items(stay.id)) - before
     queued = await queue_home_going_notice(session, stay, change, now)
     return queued, items, reset
@@ -225,6 +225,7 @@ def _apply_decision(
     stay.decision_kind = kind
     stay.decided_at = now
     stay.coordination_needed = bool(values.get("coordination_needed"))
+    stay.health_care_only = bool(values.get("health_care_only"))
     stay.sip_wanted = bool(values.get("sip_wanted"))
     if kind == DecisionKind.HOME_GOING:
         stay.waiting_care_home = False

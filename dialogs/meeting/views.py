@@ -12,7 +12,14 @@ from datetime import date, time, timedelta
 from typing import Any, Protocol
 
 from dialogs.meeting.agenda import BOT_LEADS, Agenda, AgendaStep, StepKind
-from dialogs.meeting.decision import FIELDS, OPTIONAL, TEXT_LIMITS, TRANSPORTS, YES_NO_FIELDS
+from dialogs.meeting.decision import (
+    FIELDS,
+    OPTIONAL,
+    TEXT_LIMITS,
+    TRANSPORTS,
+    YES_NO_FIELDS,
+    asked_fields,
+)
 from dialogs.meeting.service import STEP_OPEN, decision_part, step_record
 from notifications.formatting import format_date
 from notifications.meeting_summary import MeetingSummary, StepSummary
@@ -212,7 +219,8 @@ def format_value(view: FormView, name: str, value: Any) -> str:
 def decision_facts(view: FormView, kind: str, values: Mapping[str, Any]) -> list[tuple[str, str]]:
     labels = view.catalogue("meeting_fields")
     return [
-        (str(labels[name]), format_value(view, name, values.get(name))) for name in FIELDS[kind]
+        (str(labels[name]), format_value(view, name, values.get(name)))
+        for name in asked_fields(kind, values)
     ]
 
 

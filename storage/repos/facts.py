@@ -65,6 +65,7 @@ class StayFacts:
     handlaggare_id: int | None = None
     nurse_id: int | None = None
     decision_end_date: date | None = None
+    health_care_only: bool | None = None
     unit_name: str | None = None
     handlaggare_name: str | None = None
     items: tuple[ItemFact, ...] = field(default=())
@@ -91,6 +92,7 @@ _STAY_COLUMNS = tuple(
         Stay.handlaggare_id,
         Stay.nurse_id,
         Stay.decision_end_date,
+        Stay.health_care_only,
     )
 )
 

@@ -1,8 +1,10 @@
-"""the seeds' remaining rules: the active stays by the end date of their SoL decision
+"""the seeds' remaining rules: the SoL decision's end date, and who calls the SIP
 
 The nudge before a SoL decision ends (seed 000: the handläggare "avslutar eller förlänger
 beslut") reads the active stays whose decided end date falls in a few days' window on every
-tick; a partial index over the active stays lets it read only those.
+tick; a partial index over the active stays lets it read only those. When the need for
+coordination that remains is health care alone, the nurse calls the SIP (seed 003): a column
+says so.
 
 Revision ID: 0013
 Revises: 0009
@@ -23,6 +25,9 @@ ACTIVE = "status = 'active'"
 
 
 def upgrade() -> None:
+    # Whether the need for coordination that remains is health care alone: then the nurse, not
+    # the handläggare, calls the SIP (seed 003). Unknown (NULL) for the stays decided before.
+    op.add_column("stay", sa.Column("health_care_only", sa.Boolean(), nullable=True))
     op.create_index(
         "ix_stay_active_decision_end",
         "stay",
@@ -35,3 +40,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_stay_active_decision_end", table_name="stay")
+    # Plain ALTER TABLE (SQLite 3.35+, PostgreSQL): a batch copy of the table would lose the
+    # fact-change triggers of migration 0009.
+    op.execute("ALTER TABLE stay DROP COLUMN health_care_only")
