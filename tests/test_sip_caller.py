@@ -1,17 +1,25 @@
 """Issue 17, item 10 (seed 003): the SIP wish is asked only when a need for coordination remains,
-and when that need is health care alone the nurse calls the SIP, not the handläggare."""
+and when that need is health care alone the nurse calls the SIP, not the handläggare. Also the
+transport words staff type (the Swedish section)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
 
+import pytest
+
+from dialogs.meeting.decision import DecisionContext, parse_field
+from dialogs.parsing import InvalidInput
+from notifications.render import Renderer
 from notifications.rules import NudgeKind, sip_nudges
 from tests.channel import TeamsChannel
 from tests.meeting_helpers import HANDLAGGARE, items, seed_meeting_world, step_of, the_stay
 from tests.test_rules import HANDLAGGARE as OWNER
 from tests.test_rules import NURSE, facts, local, stay, who
 from tests.test_rules import items as item_facts
+
+_CONTEXT = DecisionContext(date(2026, 11, 23), None, {"transport": "Transport hem"})
 
 
 def test_health_care_alone_the_nurse_is_reminded_to_call_the_sip() -> None:
@@ -68,3 +76,22 @@ async def test_health_care_alone_puts_the_sip_on_the_nurses_checklist(
     assert (held.health_care_only, held.sip_wanted) == (True, True)
     roles = {item.kind: item.responsible_role for item in await items(sessions, stay_id)}
     assert roles["sip_called"] == "sjukskoterska"
+
+
+# --- the Swedish section: the words staff type for transport ---
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("anhörig", "relatives"), ("anhöriga", "relatives"), ("ambulans", "sjukresa")],
+)
+def test_transport_words_staff_type(typed: str, stored: str) -> None:
+    assert parse_field("transport", typed, _CONTEXT) == stored
+
+
+def test_taxi_is_asked_about_not_guessed() -> None:
+    with pytest.raises(InvalidInput) as raised:
+        parse_field("transport", "taxi", _CONTEXT)
+    assert raised.value.key == "meeting_transport_taxi"
+    text = Renderer().text(raised.value.key, **raised.value.values)
+    assert "Är taxin färdtjänst?" in text

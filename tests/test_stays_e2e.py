@@ -509,7 +509,7 @@ async def test_close_a_stay_by_typing_gives_the_final_length(
     assert "stay.close" in await audit_actions(sessions, stay_id)
     closed_card = last_card(await channel.say(hanna, "vistelse ÄNG-042"))
     assert "Avslutad. Vistelsen blev 9 dagar." in card_texts(closed_card)
-    assert "Avresa efter 9 dagar" in card_texts(closed_card)
+    assert "Utflyttning efter 9 dagar" in card_texts(closed_card)
     assert "avslutad och kan inte ändras" in texts(await channel.say(hanna, "avsluta ÄNG-042"))
 
 

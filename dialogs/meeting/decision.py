@@ -60,8 +60,10 @@ TRANSPORT_WORDS = {
     "närstående": "relatives", "narstaende": "relatives", "anhörig": "relatives",
     "anhöriga": "relatives", "närstående kör": "relatives", "relatives": "relatives",
     "färdtjänst": "fardtjanst", "fardtjanst": "fardtjanst",
-    "sjukresa": "sjukresa", "sjuktransport": "sjukresa",
+    "sjukresa": "sjukresa", "sjuktransport": "sjukresa", "ambulans": "sjukresa",
 }  # fmt: skip
+# Words that may mean färdtjänst or not: asked, never guessed (issue 17).
+ASK_TRANSPORT_WORDS = frozenset({"taxi", "taxin", "med taxi"})
 YES_WORDS = frozenset({"ja", "j", "japp", "jo", "true", "yes"})
 NO_WORDS = frozenset({"nej", "n", "nä", "false", "no"})
 _EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}")
@@ -184,6 +186,8 @@ def _new_end_date(text: str, context: DecisionContext) -> date:
 
 def _transport(text: str) -> str:
     found = TRANSPORT_WORDS.get(_clean(text))
+    if _clean(text) in ASK_TRANSPORT_WORDS:
+        raise InvalidInput("meeting_transport_taxi")
     if found is None:
         raise InvalidInput("meeting_transport_invalid", {"text": text[:40]})
     return found
