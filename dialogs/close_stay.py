@@ -177,4 +177,6 @@ class CloseStayDialog(FormDialog):
         )
         if closed.notices:
             await turn.say("close_home_going_cancelled", count=closed.notices)
+        if closed.care_home_told:
+            await turn.say("close_care_home_told")
         return await step.end_dialog()

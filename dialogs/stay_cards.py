@@ -51,6 +51,8 @@ ITEM_WORDS = {
     "slutanteckning": "closing_note", "slutanteckningen": "closing_note",
     "anteckning": "closing_note",
     "sip": "sip_called", "sip kallad": "sip_called",
+    "hälsocentral": "care_home_notice", "hälsocentralen": "care_home_notice",
+    "halsocentral": "care_home_notice",
 }  # fmt: skip
 STATUS_PATTERN = r"klart?|(?:inte|ej)\s+klart?|(?:inte|ej)\s+aktuellt?"
 

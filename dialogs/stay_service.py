@@ -9,6 +9,7 @@ catalogue key, so the caller can tell the person what is wrong and what to do in
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -17,10 +18,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialogs.parsing import InvalidInput
 from notifications.formatting import format_date
-from notifications.notices import HomeGoingChange, queue_home_going_notice
+from notifications.notices import (
+    HomeGoingChange,
+    queue_care_home_task,
+    queue_home_going_notice,
+    queue_stay_decision_notice,
+)
 from storage.domain.clock import STOCKHOLM
 from storage.domain.pnr import contains_personal_number
-from storage.domain.readiness import checklist_for
+from storage.domain.readiness import CARE_HOME_TASK, checklist_for_stay
 from storage.models import (
     CloseReason,
     DecisionEventKind,
@@ -318,7 +324,7 @@ async def ensure_checklist(session: AsyncSession, stay: Stay) -> list[ReadinessI
     """The checklist exists from the first look at it: home-going is planned from day one."""
     assert stay.id is not None
     stays = StayRepository(session)
-    await stays.ensure_items(stay.id, checklist_for(bool(stay.sip_wanted)))
+    await stays.ensure_items(stay.id, checklist_for_stay(stay))
     return list(await stays.items(stay.id))
 
 
@@ -368,6 +374,66 @@ async def set_readiness(
 
 
 @dataclass(frozen=True, slots=True)
+class HomeGoingDetails:
+    """What the coordinator hears besides the date (seed 001): the meeting's questions."""
+
+    transport: str
+    home_help_meets: bool
+    provider_name: str | None
+    provider_contact: str | None
+    coordination_needed: bool
+    health_care_only: bool
+    sip_wanted: bool
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> HomeGoingDetails:
+        """From the checked answers of the decision form (``dialogs.meeting.decision``)."""
+        return cls(
+            transport=str(values["transport"]),
+            home_help_meets=bool(values["home_help_meets"]),
+            provider_name=values.get("provider_name"),
+            provider_contact=values.get("provider_contact"),
+            coordination_needed=bool(values["coordination_needed"]),
+            health_care_only=bool(values.get("health_care_only")),
+            sip_wanted=bool(values.get("sip_wanted")),
+        )
+
+
+def details_known(stay: Stay) -> bool:
+    """Whether the stay already has every answer the coordinator needs besides the date, so a
+    typed new date can keep them."""
+    answered = None not in (
+        stay.transport,
+        stay.home_help_meets,
+        stay.coordination_needed,
+        stay.sip_wanted,
+    )
+    return answered and (not stay.home_help_meets or bool(stay.provider_contact))
+
+
+def _write_details(stay: Stay, details: HomeGoingDetails) -> None:
+    stay.transport = details.transport
+    stay.home_help_meets = details.home_help_meets
+    stay.provider_name = details.provider_name
+    stay.provider_contact = details.provider_contact
+    stay.coordination_needed = details.coordination_needed
+    stay.health_care_only = details.health_care_only
+    stay.sip_wanted = details.sip_wanted
+
+
+def _details_of(stay: Stay) -> tuple[object, ...]:
+    return (
+        stay.transport,
+        stay.home_help_meets,
+        stay.provider_name,
+        stay.provider_contact,
+        stay.coordination_needed,
+        stay.health_care_only,
+        stay.sip_wanted,
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class HomeGoingOutcome:
     change: HomeGoingChange
     notices: int
@@ -382,28 +448,32 @@ async def set_home_going(
     day: date,
     at: time | None,
     now: datetime,
+    details: HomeGoingDetails | None = None,
 ) -> HomeGoingOutcome:
-    """Set or change the home-going; the coordinators are told in the same transaction."""
+    """Set or change the home-going; the coordinators are told in the same transaction.
+
+    ``details`` None keeps what the stay has (a new date typed for a home-going already planned
+    with every answer, see ``details_known``)."""
     _require_decider(actor, stay)
     _require_active(stay)
     check_home_going_date(stay, day, local_day(now))
-    if (stay.home_going_date, stay.home_going_time) == (day, at):
+    before = _details_of(stay)
+    if details is not None:
+        _write_details(stay, details)
+    if (stay.home_going_date, stay.home_going_time) == (day, at) and before == _details_of(stay):
         raise InvalidInput("home_going_unchanged", {"date": format_date(day)})
     change: HomeGoingChange = "changed" if stay.home_going_date else "set"
-    date_moved = stay.home_going_date is not None and stay.home_going_date != day
     if stay.decision_kind != DecisionKind.HOME_GOING:
         stay.decision_kind = DecisionKind.HOME_GOING
         stay.decided_at = now
     stay.waiting_care_home = False
-    stay.home_going_date, stay.home_going_time = day, at
-    await StayRepository(session).save(stay)
+    reset = await change_home_going(session, stay, day, at)
     event = (
         DecisionEventKind.HOME_GOING_SET
         if change == "set"
         else DecisionEventKind.HOME_GOING_CHANGED
     )
     await DecisionRepository(session).append(stay, event, now, actor.id, home_going_date=day)
-    reset = await _closing_note_needs_new_date(session, stay) if date_moved else False
     await ensure_checklist(session, stay)
     notices = await queue_home_going_notice(session, stay, change, now)
     await _audit_home_going(session, actor, stay, change)
@@ -420,10 +490,9 @@ async def cancel_home_going(
         raise InvalidInput("home_going_none", {"code": stay.case_code})
     # Queued while the date is still on the stay: the notice's key names the cancelled date.
     notices = await queue_home_going_notice(session, stay, "cancelled", now)
-    stay.home_going_date, stay.home_going_time = None, None
     if stay.decision_kind == DecisionKind.HOME_GOING:
         stay.decision_kind = None
-    await StayRepository(session).save(stay)
+    await change_home_going(session, stay, None, None)
     await DecisionRepository(session).append(
         stay, DecisionEventKind.HOME_GOING_CANCELLED, now, actor.id
     )
@@ -431,14 +500,36 @@ async def cancel_home_going(
     return notices
 
 
+async def change_home_going(
+    session: AsyncSession, stay: Stay, day: date | None, at: time | None
+) -> bool:
+    """The one place a stay's home-going date and time change (the meeting's decision and
+    ``hemgång KOD`` both come here); saves the stay.
+
+    The nurse's closing note carries the home-going date (seed 003): when the date moves, a note
+    already marked ready goes back to not ready. Returns whether it did.
+    """
+    moved = stay.home_going_date is not None and stay.home_going_date != day
+    stay.home_going_date, stay.home_going_time = day, at
+    await StayRepository(session).save(stay)
+    return await _closing_note_needs_new_date(session, stay) if moved else False
+
+
 async def _closing_note_needs_new_date(session: AsyncSession, stay: Stay) -> bool:
-    """The nurse's closing note carries the home-going date: a new date means a new note."""
+    """A new date means a new note: a ready closing note is not ready again."""
     assert stay.id is not None
     stays = StayRepository(session)
     note = await stays.item(stay.id, ReadinessKind.CLOSING_NOTE)
     if note is None or note.status != ReadinessStatus.READY:
         return False
     await stays.save_item(note, ReadinessStatus.NOT_READY, None)
+    await AuditRepository(session).record(
+        "readiness.reset",
+        None,
+        stay_id=stay.id,
+        unit_id=stay.unit_id,
+        detail={"case_code": stay.case_code, "kind": note.kind, "reason": "new_home_going_date"},
+    )
     return True
 
 
@@ -465,6 +556,7 @@ async def _audit_home_going(
 class Closed:
     length_days: int
     notices: int
+    care_home_told: int = 0  # coordinators told the stay moved to a care home
 
 
 def check_departure(stay: Stay, departure: date, today: date) -> date:
@@ -506,6 +598,9 @@ async def close_stay(
     stay.close_reason = reason
     stay.departure_date = departure
     await StayRepository(session).save(stay)
+    care_home_told = 0
+    if reason == CloseReason.CARE_HOME:
+        care_home_told = await _moved_to_care_home(session, stay, now)
     length = length_of_stay(stay) or 0
     await AuditRepository(session).record(
         "stay.close",
@@ -519,7 +614,19 @@ async def close_stay(
             "length_days": length,
         },
     )
-    return Closed(length, notices)
+    return Closed(length, notices, care_home_told)
+
+
+async def _moved_to_care_home(session: AsyncSession, stay: Stay, now: datetime) -> int:
+    """Closed to a care home (seed 003): the nurse tells the health centre unless already done
+    for the care-home decision, and the coordinator learns the bed is free."""
+    assert stay.id is not None
+    stays = StayRepository(session)
+    task = await stays.item(stay.id, ReadinessKind.CARE_HOME_NOTICE)
+    if task is None or task.status == ReadinessStatus.NOT_READY:
+        await stays.ensure_items(stay.id, CARE_HOME_TASK)
+        await queue_care_home_task(session, stay, now)
+    return await queue_stay_decision_notice(session, stay, "care_home_closed", now)
 
 
 def _planned_home_going_dropped(stay: Stay, reason: str, departure: date, today: date) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -14,6 +15,11 @@ from storage.repos.staff import StaffRepository
 
 HomeGoingChange = Literal["set", "changed", "cancelled", "reminder"]
 HOME_GOING_NOTICE = "home_going_notice"
+# A decision the coordinator plans beds by (issue 17, item 7): a care-home wait, a stay closed to
+# a care home, an extension with its new end date.
+StayDecisionEvent = Literal["care_home_wait", "care_home_closed", "extension"]
+STAY_DECISION_NOTICE = "stay_decision_notice"
+CARE_HOME_TASK_NOTICE = "care_home_task_notice"
 
 
 def home_going_payload(stay: Stay, change: HomeGoingChange) -> dict[str, object]:
@@ -53,6 +59,80 @@ async def queue_home_going_notice(
             payload=payload,
             due_at=now,
             recipient_staff_id=coordinator.id,
+            stay_id=stay.id,
+            unit_id=stay.unit_id,
+        )
+    return queued
+
+
+async def queue_stay_decision_notice(
+    session: AsyncSession, stay: Stay, event: StayDecisionEvent, now: datetime
+) -> int:
+    """One outbox row per coordinator of the stay's unit; returns how many were queued."""
+    assert stay.id is not None
+    end = stay.decision_end_date
+    payload = {
+        "event": event,
+        "case_code": stay.case_code,
+        "room": stay.room,
+        "end_date": end.isoformat() if end else None,
+        "end_text": format_date(end) if end else None,
+        "stay_id": stay.id,
+    }
+    staff = StaffRepository(session)
+    coordinators = await staff.in_unit_with_role(stay.unit_id, Role.KOORDINATOR)
+    return await _queue_each(
+        session,
+        stay,
+        [c.id for c in coordinators],
+        f"stay_{event}",
+        STAY_DECISION_NOTICE,
+        payload,
+        now,
+    )
+
+
+async def queue_care_home_task(session: AsyncSession, stay: Stay, now: datetime) -> int:
+    """The nurse's task: tell the health centre of the care home (seed 003). To the stay's
+    nurse, else every nurse of the unit."""
+    assert stay.id is not None
+    nurses: list[int | None] = [stay.nurse_id]
+    if stay.nurse_id is None:
+        found = await StaffRepository(session).in_unit_with_role(stay.unit_id, Role.SJUKSKOTERSKA)
+        nurses = [nurse.id for nurse in found]
+    payload = {
+        "case_code": stay.case_code,
+        "room": stay.room,
+        "closed": stay.status != "active",
+        "stay_id": stay.id,
+    }
+    return await _queue_each(
+        session, stay, nurses, "care_home_task", CARE_HOME_TASK_NOTICE, payload, now
+    )
+
+
+async def _queue_each(
+    session: AsyncSession,
+    stay: Stay,
+    recipients: list[int | None],
+    kind: str,
+    template: str,
+    payload: Mapping[str, object],
+    now: datetime,
+) -> int:
+    """One row per recipient, keyed by the stay, the kind and the end date: once per fact."""
+    queued = 0
+    for recipient in recipients:
+        if recipient is None:
+            continue
+        queued += await enqueue(
+            session,
+            key=outbox_key(kind, stay.id, payload.get("end_date") or "once", recipient),
+            kind=kind,
+            template=template,
+            payload=dict(payload),
+            due_at=now,
+            recipient_staff_id=recipient,
             stay_id=stay.id,
             unit_id=stay.unit_id,
         )

@@ -46,6 +46,8 @@ CATCH_UP_WORKING_DAYS = 3
 LONG_STAY_DAY = 14
 AFTERNOON_FROM = time(12, 0)  # "home-going planned after 12:00"
 AFTERNOON_LOOKAHEAD_DAYS = 30  # planned further ahead: told when it comes within this window
+DECISION_END_WORKING_DAYS = 3  # the handläggare is told this many working days before
+DECISION_END_SLACK_DAYS = 6  # the longest run of non-working days (Christmas, weekend)
 # Home-going on a non-working day: its morning is not a sending time, so the manager is told
 # in the last working afternoon before it, while something can still be done.
 ESCALATION_FALLBACK_TIME = time(14, 0)
@@ -66,6 +68,9 @@ class NudgeKind(StrEnum):
     AFTERNOON_HOME_GOING = "nudge_afternoon_home_going"
     CALL_SIP = "nudge_call_sip"
     HOME_GOING_REMINDER = "nudge_home_going_reminder"
+    DECISION_END_SOON = "nudge_decision_end_soon"
+    DECISION_END_TODAY = "nudge_decision_end_today"
+    DECISION_ENDED = "nudge_decision_ended"
 
 
 RULE_KINDS: frozenset[str] = frozenset(kind.value for kind in NudgeKind)
@@ -123,6 +128,8 @@ class FactWindows:
     home_going_from: date
     home_going_to: date
     afternoon_to: date
+    decision_end_from: date
+    decision_end_to: date
 
 
 def fact_windows(now: datetime) -> FactWindows:
@@ -142,6 +149,12 @@ def fact_windows(now: datetime) -> FactWindows:
         home_going_from=today,
         home_going_to=add_working_days(today, 4),
         afternoon_to=today + timedelta(days=AFTERNOON_LOOKAHEAD_DAYS),
+        # The end date's first working day after it, caught up, back to 3 working days
+        # before it; the days added cover an end date on a weekend or holiday.
+        decision_end_from=add_working_days(today, -(CATCH_UP_WORKING_DAYS + 1))
+        - timedelta(days=DECISION_END_SLACK_DAYS),
+        decision_end_to=add_working_days(today, DECISION_END_WORKING_DAYS)
+        + timedelta(days=DECISION_END_SLACK_DAYS),
     )
 
 
@@ -173,11 +186,15 @@ def _stay_payload(stay: StayFacts) -> dict[str, Any]:
 
 
 def _manager_payload(stay: StayFacts) -> dict[str, Any]:
-    """What an enhetschef's card may show: the unit and who answers for it, never the stay
-    (DOMAIN.md: the enhetschef sees figures, not people, and cannot open a stay)."""
+    """What an escalation to the unit's own enhetschef shows: the unit, the case code and room
+    (pseudonymous; the manager needs to know which stay, e.g. of two home-goings the same
+    morning) and the responsible handläggare. No button: the enhetschef cannot open a stay, and
+    digests and reports stay aggregate (issue 17, item 14)."""
     return {
         "audience": "manager",
         "unit_name": stay.unit_name,
+        "case_code": stay.case_code,
+        "room": stay.room,
         "handlaggare_name": stay.handlaggare_name,
     }
 
@@ -393,7 +410,8 @@ def _sip_settled(stay: StayFacts) -> bool:
 
 
 def sip_nudges(stay: StayFacts, facts: Facts, now: datetime) -> list[Nudge]:
-    """SIP still wanted, 3 working days before home-going: the handläggare calls it."""
+    """SIP still wanted, 3 working days before home-going: the handläggare calls it, or the
+    nurse when the remaining need is health care alone (seed 003)."""
     home_going = stay.home_going_date
     if home_going is None or stay.sip_wanted is not True or _sip_settled(stay):
         return []
@@ -402,9 +420,10 @@ def sip_nudges(stay: StayFacts, facts: Facts, now: datetime) -> list[Nudge]:
     if _current_stage((stage,), now, until=start_of(home_going + timedelta(days=1))) is None:
         return []
     payload = _stay_payload(stay) | _home_going_text(stay)
+    caller = Role.SJUKSKOTERSKA if stay.health_care_only else Role.HANDLAGGARE
     return [
         _nudge(stay, stage, person, "nudge_call_sip", payload)
-        for person in _unique(facts.people(stay, Role.HANDLAGGARE))
+        for person in _unique(facts.people(stay, caller))
     ]
 
 
@@ -435,6 +454,44 @@ def home_going_reminder_nudges(stay: StayFacts, facts: Facts, now: datetime) -> 
     ]
 
 
+# --- the SoL decision's end date (seed 000: "avslutar eller förlänger beslut") ------------------
+def _home_going_before(stay: StayFacts, end: date) -> bool:
+    return stay.home_going_date is not None and stay.home_going_date <= end
+
+
+def decision_end_nudges(stay: StayFacts, facts: Facts, now: datetime) -> list[Nudge]:
+    """3 working days before the decided end date and on it (the last working day on or before
+    it), when no home-going is planned on or before it: the handläggare extends or closes. The
+    first working day after it, still so: the handläggare and the enhetschef."""
+    end = stay.decision_end_date
+    if end is None or _home_going_before(stay, end):
+        return []
+    soon_day = add_working_days(end, -DECISION_END_WORKING_DAYS)
+    last_day = last_working_day_on_or_before(end)
+    after_day = next_working_day_on_or_after(end + timedelta(days=1))
+    stages = (
+        _Stage(NudgeKind.DECISION_END_SOON, soon_day, morning_of(soon_day), "soon"),
+        _Stage(NudgeKind.DECISION_END_TODAY, last_day, morning_of(last_day), "today"),
+        _Stage(NudgeKind.DECISION_ENDED, after_day, morning_of(after_day), "ended"),
+    )
+    until = morning_of(add_working_days(after_day, CATCH_UP_WORKING_DAYS))
+    stage = _current_stage(stages, now, until)
+    if stage is None:
+        return []
+    timing = {"stage": stage.name, "end_date": end.isoformat(), "end_text": format_date(end)}
+    owners = _unique(facts.people(stay, Role.HANDLAGGARE))
+    owner = _stay_payload(stay) | timing | {"audience": "owner"}
+    nudges = [_nudge(stay, stage, person, "nudge_decision_end", owner) for person in owners]
+    if stage.name == "ended":
+        manager = _manager_payload(stay) | timing
+        nudges += [
+            _nudge(stay, stage, person, "nudge_decision_end", manager)
+            for person in _unique(facts.people(stay, Role.ENHETSCHEF))
+            if person not in owners
+        ]
+    return nudges
+
+
 RULES = (
     followup_nudges,
     readiness_nudges,
@@ -442,6 +499,7 @@ RULES = (
     afternoon_nudges,
     sip_nudges,
     home_going_reminder_nudges,
+    decision_end_nudges,
 )
 
 

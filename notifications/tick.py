@@ -144,6 +144,7 @@ async def _stays_in_windows(
         await repo.home_goings(
             windows.home_going_from, windows.afternoon_to, after=AFTERNOON_FROM, scope=scope
         ),
+        await repo.decision_ends(windows.decision_end_from, windows.decision_end_to, scope),
     )
     for batch in batches:
         stays.update((stay.id, stay) for stay in batch)

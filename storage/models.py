@@ -78,6 +78,8 @@ class ReadinessKind(StrEnum):
     HOME_MODIFICATION = "home_modification"
     CLOSING_NOTE = "closing_note"
     SIP_CALLED = "sip_called"
+    # The nurse tells the health centre of a care-home decision (seed 003); not a home-going item.
+    CARE_HOME_NOTICE = "care_home_notice"
 
 
 class ReadinessStatus(StrEnum):
@@ -198,6 +200,13 @@ class Stay(SQLModel, table=True):
             sqlite_where=text(ACTIVE_STAY),
             postgresql_where=text(ACTIVE_STAY),
         ),
+        # the SoL decision's end date nudges (migration 0013)
+        Index(
+            "ix_stay_active_decision_end",
+            "decision_end_date",
+            sqlite_where=text(ACTIVE_STAY),
+            postgresql_where=text(ACTIVE_STAY),
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id")
@@ -219,6 +228,8 @@ class Stay(SQLModel, table=True):
     extension_reason: str | None = Field(default=None, max_length=500)
     waiting_care_home: bool = False
     coordination_needed: bool | None = None
+    # The remaining need is health care alone: the nurse calls the SIP (seed 003; migration 0013).
+    health_care_only: bool | None = None
     sip_wanted: bool | None = None
     home_going_date: date | None = None
     home_going_time: time | None = None

@@ -129,3 +129,16 @@ def last_card(sent: list[Any]) -> dict[str, Any]:
 
 def texts(sent: list[Any]) -> str:
     return "\n".join(item.activity.get("text") or "" for item in sent)
+
+
+# The rest of the home-going form when typed: transport, home help meets, provider, contact,
+# coordination needed (no: no SIP questions; the meeting's decision, dialogs/meeting/decision.py).
+HOME_GOING_ANSWERS = ("egen", "nej", "-", "-", "nej")
+
+
+async def plan_home_going(channel: Any, user: Any, code: str, when: str) -> list[Any]:
+    """``hemgång KOD när`` for a stay without a planned home-going, answering the rest."""
+    sent: list[Any] = list(await channel.say(user, f"hemgång {code} {when}"))
+    for answer in HOME_GOING_ANSWERS:
+        sent += await channel.say(user, answer)
+    return sent

@@ -119,7 +119,7 @@ def test_decision_kinds_by_typing() -> None:
         ("end_date", "8/12", "meeting_end_date_not_later"),
         ("time", "kvart över", "time_invalid"),
         ("time", "24:00", "time_invalid"),
-        ("transport", "taxi", "meeting_transport_invalid"),
+        ("transport", "buss", "meeting_transport_invalid"),
         ("sip_wanted", "kanske", "meeting_yes_no_invalid"),
         ("reason", "", "meeting_field_missing"),
         ("reason", "r" * 501, "meeting_text_too_long"),

@@ -277,7 +277,7 @@ async def test_rapport_kvartal_answers_an_enhetschef(
     (card,) = channel.connector.cards()
     assert_valid_card(card)
     text = card_texts(card)
-    assert "Kvartalsrapport 2026 kvartal 4" in text
+    assert "Kvartalsrapport kvartal 4 2026" in text
     assert "1 oktober 2026 – 31 december 2026 (siffror till och med 23 november 2026)" in text
     assert "67 %" in text  # 4 of 6 follow-ups on time
     assert "Mot förra kvartalet" in text
@@ -291,8 +291,8 @@ async def test_rapport_kvartal_answers_an_enhetschef(
         ("rapport", "Veckorapport vecka 47 2026"),
         ("Rapport vecka", "Veckorapport vecka 47 2026"),
         ("rapport vecka 45", "Veckorapport vecka 45 2026"),
-        ("rapport halvår", "Halvårsrapport 2026 halvår 2"),
-        ("rapport 2026q3", "Kvartalsrapport 2026 kvartal 3"),
+        ("rapport halvår", "Halvårsrapport andra halvåret 2026"),
+        ("rapport 2026q3", "Kvartalsrapport kvartal 3 2026"),
         ("rapport 2026-W40", "Veckorapport vecka 40 2026"),
     ],
 )

@@ -1,5 +1,6 @@
-"""An enhetschef sees figures, not people (DOMAIN.md, issue 9): the escalations that reach a
-manager over a week of ticks on the demo data name the unit, never a stay."""
+"""An escalation about one stay to the unit's own enhetschef names the stay's case code (and
+room and handläggare) so the manager can act on it (issue 17, item 14; it reverses part of
+issue 9), but offers nothing that opens the stay; over a week of ticks on the demo data."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from tests.nudging import headline
 CASE_CODE = re.compile(r"[A-ZÅÄÖ]{2,4}-\d{3}")
 
 
-async def test_no_card_to_an_enhetschef_names_a_stay(
+async def test_every_escalation_to_an_enhetschef_names_its_stay_and_opens_nothing(
     channel: TeamsChannel, sessions: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
     monday = date(2026, 11, 23)
@@ -40,12 +41,17 @@ async def test_no_card_to_an_enhetschef_names_a_stay(
 
     cards = channel.connector.cards(chef.conversation_id)
     titles = {headline(card) for card in cards}
-    for escalation in ("Försenat uppföljningsmöte på", "Lång vistelse på", "Hemgång utan klar"):
+    escalations = ("Försenat uppföljningsmöte på", "Lång vistelse på", "Hemgång utan klar")
+    for escalation in escalations:
         assert any(title.startswith(escalation) for title in titles), escalation
     for card in cards:
         assert_valid_card(card)
-        assert not CASE_CODE.search(json.dumps(card, ensure_ascii=False)), headline(card)
-        assert "actions" not in card  # nothing a manager could open
+        named = CASE_CODE.search(json.dumps(card, ensure_ascii=False))
+        if headline(card).startswith(escalations):
+            assert named, headline(card)
+            assert "actions" not in card  # nothing a manager could open
+        else:  # the weekly digest stays aggregate
+            assert headline(card).startswith("Veckorapport") and not named
     # The same week, the handläggare's cards still say which stay.
     own = channel.connector.cards(handlaggare.conversation_id)
     assert any(CASE_CODE.search(headline(card)) for card in own)

@@ -81,7 +81,8 @@ async def test_home_going_by_typing_explains_every_mistake(channel: TeamsChannel
     assert "Vilken utförare" in await answer(channel, anna, "tillbaka")
     assert "Hur når koordinatorn" in await answer(channel, anna, "Omsorg Öst AB")
     assert "samordning" in await answer(channel, anna, "031-123 45 67")
-    assert "SIP" in await answer(channel, anna, "ja")
+    assert "bara hälso- och sjukvård" in await answer(channel, anna, "ja")
+    assert "SIP" in await answer(channel, anna, "nej")
     said = await answer(channel, anna, "ja")
     assert "Hemgång tisdag 24 november 2026 klockan 09:00, närstående kör" in said
 
@@ -95,6 +96,7 @@ async def test_home_going_by_typing_explains_every_mistake(channel: TeamsChannel
         "provider_name": "Omsorg Öst AB",
         "provider_contact": "031-123 45 67",
         "coordination_needed": True,
+        "health_care_only": False,
         "sip_wanted": True,
     }
     assert "1212" not in str(meeting.decision)
@@ -118,8 +120,7 @@ async def test_extension_by_typing(channel: TeamsChannel, sessions) -> None:
     said = await answer(channel, anna, "y" * 501)
     assert "Skäl till förlängningen får vara högst 500 tecken" in said
     await answer(channel, anna, "Behöver mer träning i förflyttning")
-    await answer(channel, anna, "nej")
-    said = await answer(channel, anna, "nej")
+    said = await answer(channel, anna, "nej")  # no coordination need: no SIP question
     assert "Förlängning till och med tisdag 15 december 2026" in said
     await answer(channel, anna, "nästa")
     await answer(channel, anna, "nästa")
@@ -129,7 +130,8 @@ async def test_extension_by_typing(channel: TeamsChannel, sessions) -> None:
     assert stay.decision_end_date == date(2026, 12, 15)
     assert stay.extension_reason == "Behöver mer träning i förflyttning"
     assert stay.followup_held_on == date(2026, 11, 23)
-    assert await outbox(sessions) == []
+    notices = await outbox(sessions)  # the coordinator hears of the new end date (issue 17)
+    assert [(m.kind, m.payload["end_date"]) for m in notices] == [("stay_extension", "2026-12-15")]
     assert await items(sessions, stay_id) == []
 
 
@@ -140,7 +142,6 @@ async def test_other_then_changed_to_care_home_wait(channel: TeamsChannel, sessi
     assert "Beskriv kort" in await answer(channel, anna, "annat")
     assert "Beslutet får vara högst 500 tecken" in await answer(channel, anna, "z" * 501)
     await answer(channel, anna, "Utredning pågår")
-    await answer(channel, anna, "nej")
     said = await answer(channel, anna, "nej")
     assert "Beslutet är noterat: Annat" in said
     await answer(channel, anna, "tillbaka")
@@ -149,7 +150,8 @@ async def test_other_then_changed_to_care_home_wait(channel: TeamsChannel, sessi
     assert "Utredning pågår" in card_texts(step8)
 
     assert "samordning" in await answer(channel, anna, "väntplats")
-    await answer(channel, anna, "ja")
+    assert "bara hälso- och sjukvård" in await answer(channel, anna, "ja")
+    assert "SIP" in await answer(channel, anna, "nej")
     said = await answer(channel, anna, "nej")
     assert "Väntplats på särskilt boende" in said
     await answer(channel, anna, "nästa")
@@ -233,14 +235,19 @@ async def test_a_later_meeting_changes_or_cancels_the_home_going(
         for text in (*answers, "nästa", "nästa"):
             await channel.say(anna, text)
 
-    await hold("hemgång", "3/12", "9", "egen", "nej", "-", "-", "nej", "nej")
-    await hold("hemgång", "4/12", "10", "egen", "nej", "-", "-", "nej", "nej")
+    await hold("hemgång", "3/12", "9", "egen", "nej", "-", "-", "nej")
+    await hold("hemgång", "4/12", "10", "egen", "nej", "-", "-", "nej")
     said = "\n".join(t for t in channel.connector.texts() if "hölls redan" in t)
     assert "hölls redan måndag 23 november 2026" in said
-    await hold("förlängning", "2026-12-20", "Ny bedömning", "nej", "nej")
+    await hold("förlängning", "2026-12-20", "Ny bedömning", "nej")
 
     kinds = [message.kind for message in await outbox(sessions)]
-    assert kinds == ["home_going_set", "home_going_changed", "home_going_cancelled"]
+    assert kinds == [
+        "home_going_set",
+        "home_going_changed",
+        "home_going_cancelled",
+        "stay_extension",
+    ]
     stay = await the_stay(sessions, stay_id)
     assert stay.home_going_date is None and stay.transport is None
     assert stay.decision_end_date == date(2026, 12, 20)

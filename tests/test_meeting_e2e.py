@@ -110,7 +110,8 @@ async def test_whole_meeting_by_card(channel: TeamsChannel, sessions) -> None:
         home_help_meets="true",
         provider_name="Hemtjänst Centrum",
         provider_contact="010-123 45 67",
-        coordination_needed="false",
+        coordination_needed="true",
+        health_care_only="true",
         sip_wanted="true",
     )
     replies = await channel.submit(anna, decision)
@@ -159,13 +160,13 @@ async def test_whole_meeting_by_card(channel: TeamsChannel, sessions) -> None:
     assert stay.transport == "fardtjanst"
     assert stay.home_help_meets is True
     assert (stay.provider_name, stay.provider_contact) == ("Hemtjänst Centrum", "010-123 45 67")
-    assert (stay.coordination_needed, stay.sip_wanted) == (False, True)
+    assert (stay.coordination_needed, stay.health_care_only, stay.sip_wanted) == (True, True, True)
 
     checklist = {item.kind: item.responsible_role for item in await items(sessions, stay_id)}
     assert len(checklist) == 10
     assert checklist[ReadinessKind.MEDICATION] == "sjukskoterska"
     assert checklist[ReadinessKind.ASSISTIVE_DEVICES] == "rehab"
-    assert ReadinessKind.SIP_CALLED in checklist
+    assert checklist[ReadinessKind.SIP_CALLED] == "sjukskoterska"  # health care alone: HSL calls
 
     notices = await outbox(sessions)
     assert [(n.template, n.kind) for n in notices] == [("home_going_notice", "home_going_set")]
@@ -218,7 +219,10 @@ async def test_whole_meeting_by_typing(channel: TeamsChannel, sessions) -> None:
     assert "Möter hemtjänsten upp" in await say_text(channel, anna, "färdtjänst")
     assert "Vilken utförare" in await say_text(channel, anna, "ja")
     assert "Hur når koordinatorn utföraren?" in await say_text(channel, anna, "Hemtjänst Väst")
-    assert "samordning" in await say_text(channel, anna, "-")
+    assert "behöver koordinatorn utförarens namn" in await say_text(channel, anna, "-")
+    assert "som telefonnummer eller e-postadress" in await say_text(channel, anna, "ring dem")
+    assert "samordning" in await say_text(channel, anna, "vast@hemtjanst.se")
+    assert "bara hälso- och sjukvård" in await say_text(channel, anna, "ja")
     assert "SIP" in await say_text(channel, anna, "nej")
     replies = await channel.say(anna, "nej")
     assert (
@@ -251,7 +255,7 @@ async def test_whole_meeting_by_typing(channel: TeamsChannel, sessions) -> None:
     assert meeting.steps["health_nurse"]["status"] == "done"
     stay = await the_stay(sessions, stay_id)
     assert stay.home_going_time == time(14, 0)
-    assert (stay.provider_name, stay.provider_contact) == ("Hemtjänst Väst", None)
+    assert (stay.provider_name, stay.provider_contact) == ("Hemtjänst Väst", "vast@hemtjanst.se")
     assert stay.sip_wanted is False
     kinds = {item.kind for item in await items(sessions, stay_id)}
     assert ReadinessKind.SIP_CALLED not in kinds and len(kinds) == 9
@@ -461,7 +465,7 @@ async def test_coordinator_chat_shows_the_home_going_notice(
         await channel.say(anna, "nästa")
     for answer in ("hemgång", "3 dec", "9.30", "färdtjänst", "ja", "Hemtjänst Centrum"):
         await channel.say(anna, answer)
-    for answer in ("010-123 45 67", "nej", "nej", "nästa", "nästa"):
+    for answer in ("010-123 45 67", "nej", "nästa", "nästa"):
         await channel.say(anna, answer)
     # Written to the outbox in the meeting's transaction; the dispatcher delivers it.
     assert len(channel.connector.cards(karin.conversation_id)) == 1  # her help card only

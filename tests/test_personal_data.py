@@ -19,7 +19,17 @@ from bot.logs import setup_logging
 from tests.channel import TeamsChannel, TeamsUser
 from tests.db_snapshot import all_values
 from tests.meeting_helpers import press, seed_meeting_world, step_of
-from tests.stay_helpers import BO, HANNA, KARIN, SARA, last_card, seed_people, seed_stay, texts
+from tests.stay_helpers import (
+    BO,
+    HANNA,
+    HOME_GOING_ANSWERS,
+    KARIN,
+    SARA,
+    last_card,
+    seed_people,
+    seed_stay,
+    texts,
+)
 
 # Valid by the Luhn rule: the forms staff write, and a samordningsnummer (day + 60).
 NUMBERS = ("19121212-1212", "121212-1212", "1212121212", "121212+1212", "121272-1219")
@@ -131,7 +141,7 @@ async def test_every_question_of_the_stay_forms(
             ("ja", "5", "idag", "2026-12-14", "Träna förflyttning", "nej", "1", "spara"),
         ),
         (bo, "utskrivningsklar ny", ("äng-050", "20/11 kl 10:15")),
-        (hanna, "hemgång ÄNG-042", ("25/11 10:00",)),
+        (hanna, "hemgång ÄNG-042", ("25/11 10:00", *HOME_GOING_ANSWERS)),
         (hanna, "avsluta ÄNG-042", ("sjukhus", "idag", "avsluta")),
     ]
     for user, start, answers in forms:

@@ -94,6 +94,7 @@ def by_typing(after_end: date) -> list[dict[str, Any]]:
         {"say": "ja", "expect": "Vilken utförare"},
         {"say": "Hemtjänst Väst", "expect": "Hur når koordinatorn utföraren?"},
         {"say": "031-123 45 67", "expect": "samordning"},
+        {"say": "ja", "expect": "bara hälso- och sjukvård"},
         {"say": "nej", "expect": "SIP"},
         {"say": "ja", "expect": "Avstämning och avslut"},
         {"say": "nästa", "expect": "Informera korttidskoordinatorn"},

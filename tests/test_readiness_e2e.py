@@ -73,13 +73,13 @@ async def test_nurse_sees_the_checklist_with_buttons_for_her_own_items(
         "Inte klar · Sjuksköterska" in text and "Inte klar · Fysioterapeut/arbetsterapeut" in text
     )
     medication = _buttons(card, "Läkemedel")
-    assert [b["title"] for b in medication] == ["Klar", "Ej aktuell"]
+    assert [b["title"] for b in medication] == ["Klar", "Ej aktuellt"]
     assert medication[0]["type"] == "Action.Execute" and medication[0]["verb"] == "readiness_set"
     assert medication[0]["data"] == {"stay_id": stay_id, "kind": "medication", "status": "ready"}
     assert medication[0]["fallback"]["type"] == "Action.Submit"
     assert medication[0]["fallback"]["data"]["action"] == "readiness_set"
     assert _buttons(card, "Hjälpmedel") == []  # rehab's item
-    assert "SIP kallad" not in text  # no SIP wanted
+    assert "Kallelse till SIP skickad" not in text  # no SIP wanted
     assert "readiness.read" in await audit_actions(sessions, stay_id)
 
 
@@ -102,7 +102,7 @@ async def test_nurse_ticks_medication_ready_and_the_card_updates_in_place(
     text = card_texts(refreshed)
     assert "Sparat: Läkemedel – klar." in text
     assert "1 av 9 avklarade" in text
-    assert [b["title"] for b in _buttons(refreshed, "Läkemedel")] == ["Inte klar", "Ej aktuell"]
+    assert [b["title"] for b in _buttons(refreshed, "Läkemedel")] == ["Inte klar", "Ej aktuellt"]
     assert len(channel.connector.sent) == before  # nothing posted to the chat: updated in place
     assert (await items_of(sessions, stay_id))["medication"] == "ready"
     event = [e for e in await audit_events(sessions) if e.action == "readiness.update"][-1]
@@ -129,7 +129,9 @@ async def test_an_item_of_another_role_is_refused_in_the_card(
     )
 
     assert body["type"] == CARD
-    assert "Det är fysioterapeut/arbetsterapeut som ändrar hjälpmedel" in card_texts(body["value"])
+    assert "Det är fysioterapeuten eller arbetsterapeuten som markerar hjälpmedel" in card_texts(
+        body["value"]
+    )
     assert (await items_of(sessions, stay_id))["assistive_devices"] == "not_ready"
     assert "readiness.refused" in await audit_actions(sessions, stay_id)
 
@@ -194,7 +196,7 @@ async def test_readiness_by_typing(channel: TeamsChannel, sessions, clock) -> No
     assert "Ingen ändring" in again
     assert "Läkemedel – inte klar" in not_ready
     assert "Bostadsanpassning – ej aktuell" in not_applicable
-    assert "fysioterapeut/arbetsterapeut som ändrar hjälpmedel" in not_hers
+    assert "fysioterapeuten eller arbetsterapeuten som markerar hjälpmedel" in not_hers
     assert "känner inte igen punkten ”kaffe”" in unknown
     assert "hittar ingen vistelse" in not_found
     assert "sjuksköterska" in carer  # the command is not for omsorgspersonal

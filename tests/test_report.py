@@ -142,7 +142,7 @@ async def test_the_html_report_renders_in_a_browser(
     assert code == 0
     html = out.read_text("utf-8")
     assert '<html lang="sv">' in html
-    assert "Kvartalsrapport 2026 kvartal 4" in html
+    assert "Kvartalsrapport kvartal 4 2026" in html
     assert "data:image/png;base64," in html
     assert "Per vecka" in html and "Almens korttidsenhet" in html
     assert not CASE_CODE.search(html)

@@ -299,34 +299,36 @@ def test_sip_wish_three_working_days_before_home_going() -> None:
 
 
 # --- the whole table together --------------------------------------------------------------------
-def test_every_card_renders_valid_and_says_which_stay_or_to_a_manager_which_unit() -> None:
-    """Staff are told which stay; the enhetschef sees figures, not people: the unit and the
-    handläggare, never the case code, the room or a button that opens the stay."""
+def test_every_card_renders_valid_and_says_which_stay_also_to_the_manager() -> None:
+    """Staff are told which stay. An escalation to the unit's own enhetschef names the case code,
+    the room and the responsible handläggare (issue 17, item 14), with no button that opens the
+    stay."""
     renderer = Renderer()
     named = {"unit_name": "Ängsgården", "handlaggare_name": "Hanna Handläggare"}
     s = readiness_stay(date(2026, 12, 1))
     s = replace(s, sip_wanted=True, home_going_time=time(13, 15), transport="fardtjanst", **named)
+    ending = replace(stay(date(2026, 11, 16)), id=8, decision_end_date=date(2026, 11, 26), **named)
     instants = [local(date(2026, 11, d), 9) for d in (19, 23, 24, 26, 27, 30)]
     instants.append(local(date(2026, 12, 1), 9))
     seen, to_manager = set(), set()
     for now in instants:
-        for nudge in due_nudges(facts(s, replace(stay(date(2026, 11, 9)), **named)), now):
+        for nudge in due_nudges(facts(s, replace(stay(date(2026, 11, 9)), **named), ending), now):
             card = renderer.card(nudge.template, **nudge.payload)
             assert_valid_card(card)
             texts = card_texts(card)
+            assert "ÄNG-042" in texts
             if nudge.recipient_staff_id == CHEF:
-                assert "ÄNG-042" not in texts and "rum" not in texts
+                assert "rum 5" in texts
                 assert "Ängsgården" in texts and "Hanna Handläggare" in texts
                 assert "actions" not in card and "stay_id" not in nudge.payload
                 to_manager.add(nudge.kind)
-            else:
-                assert "ÄNG-042" in texts
             seen.add(nudge.kind)
     assert seen == set(NudgeKind)
     assert to_manager == {
         NudgeKind.FOLLOWUP_OVERDUE,
         NudgeKind.READINESS_ESCALATION,
         NudgeKind.LONG_STAY,
+        NudgeKind.DECISION_ENDED,
     }
 
 

@@ -11,7 +11,14 @@ import pytest
 
 from tests.channel import TeamsChannel
 from tests.helpers import card_texts
-from tests.stay_helpers import EVERYONE, items_of, seed_people, seed_stay, stay_by_code
+from tests.stay_helpers import (
+    EVERYONE,
+    items_of,
+    plan_home_going,
+    seed_people,
+    seed_stay,
+    stay_by_code,
+)
 
 ACTIONS = ("see", "medication", "assistive", "home_help", "home_going", "waits", "register")
 MATRIX = {
@@ -43,7 +50,7 @@ async def test_authorization_matrix(channel: TeamsChannel, sessions, clock, emai
     allowed["medication"] = items.get("medication") == "ready"
     allowed["assistive"] = items.get("assistive_devices") == "ready"
     allowed["home_help"] = items.get("home_help") == "ready"
-    await channel.say(person, "hemgång ÄNG-042 26/11 10")
+    await plan_home_going(channel, person, "ÄNG-042", "26/11 10")
     stay = await stay_by_code(sessions, "ÄNG-042")
     allowed["home_going"] = stay is not None and stay.home_going_date is not None
     waits = await channel.say(person, "utskrivningsklar")

@@ -30,6 +30,7 @@ from tests.stay_helpers import (
     items_of,
     last_card,
     outbox,
+    plan_home_going,
     seed_people,
     seed_stay,
     stay_by_code,
@@ -277,7 +278,7 @@ async def test_nurse_sees_the_units_stays_with_the_readiness_light(
     await seed_people(sessions, HANNA, SARA)
     await seed_stay(sessions, clock, "ÄNG-042")
     hanna, sara = _hanna(channel), channel.user("sara", "sara@kommun.se")
-    await channel.say(hanna, "hemgång ÄNG-042 24/11 10:00")
+    await plan_home_going(channel, hanna, "ÄNG-042", "24/11 10:00")
 
     card = last_card(await channel.say(sara, "vistelser"))
 
@@ -297,7 +298,7 @@ async def test_stay_card_shows_timeline_decision_checklist_and_buttons(
     await seed_people(sessions, HANNA, SARA)
     stay_id = await seed_stay(sessions, clock, "ÄNG-042", acute=True)
     hanna, sara = _hanna(channel), channel.user("sara", "sara@kommun.se")
-    await channel.say(hanna, "hemgång ÄNG-042 26/11 9:30")
+    await plan_home_going(channel, hanna, "ÄNG-042", "26/11 9:30")
 
     card = last_card(await channel.say(hanna, "vistelse äng-042"))
 
@@ -365,7 +366,7 @@ async def test_home_going_typed_set_change_cancel_tells_the_coordinator(
     stay_id = await seed_stay(sessions, clock, "ÄNG-042")
     hanna = _hanna(channel)
 
-    set_reply = texts(await channel.say(hanna, "hemgång ÄNG-042 26/11 13:30"))
+    set_reply = texts(await plan_home_going(channel, hanna, "ÄNG-042", "26/11 13:30"))
     changed = texts(await channel.say(hanna, "hemgång ÄNG-042 27/11 kl 9"))
     cancelled = texts(await channel.say(hanna, "hemgång ÄNG-042 ställ in"))
 
@@ -419,13 +420,18 @@ async def test_home_going_by_card_from_the_stay_card(
 
     form = last_card(await channel.submit(hanna, {"action": "home_going", "stay_id": stay_id}))
     assert_valid_card(form)
-    assert "Ingen hemgång planerad" in card_texts(form)
-    wrong = texts(await channel.submit(hanna, {"step": "home_going.when", "date": "2026-12-24"}))
-    done = texts(
-        await channel.submit(
-            hanna, {"step": "home_going.when", "date": "2026-11-25", "time": "09:00"}
-        )
-    )
+    assert "Hemgång: ÄNG-042" in card_texts(form)
+    answers = {
+        "step": "home_going.form",
+        "date": "2026-12-24",
+        "time": "09:00",
+        "transport": "own",
+        "home_help_meets": "false",
+        "coordination_needed": "false",
+        "sip_wanted": "false",
+    }
+    wrong = texts(await channel.submit(hanna, answers))
+    done = texts(await channel.submit(hanna, answers | {"date": "2026-11-25"}))
 
     assert "efter vistelsens beslutade slutdatum" in wrong
     assert "går hem onsdag 25 november 2026 kl. 09:00" in done
@@ -436,7 +442,7 @@ async def test_home_going_by_card_from_the_stay_card(
     again = last_card(await channel.say(hanna, "hemgång ÄNG-042"))
     assert [a["title"] for a in again["actions"]] == ["Spara", "Ställ in hemgången", "Avbryt"]
     cancelled = texts(
-        await channel.submit(hanna, {"step": "home_going.when", "choice": "ställ in"})
+        await channel.submit(hanna, {"step": "home_going.form", "choice": "ställ in"})
     )
     assert "är inställd" in cancelled
 
@@ -447,7 +453,7 @@ async def test_new_home_going_date_reopens_the_closing_note(
     await seed_people(sessions, HANNA, SARA)
     stay_id = await seed_stay(sessions, clock, "ÄNG-042")
     hanna, sara = _hanna(channel), channel.user("sara", "sara@kommun.se")
-    await channel.say(hanna, "hemgång ÄNG-042 26/11 10")
+    await plan_home_going(channel, hanna, "ÄNG-042", "26/11 10")
     await channel.say(sara, "klar slutanteckning ÄNG-042")
 
     same_day = texts(await channel.say(hanna, "hemgång ÄNG-042 26/11 9"))
@@ -489,7 +495,7 @@ async def test_close_a_stay_by_typing_gives_the_final_length(
     await seed_people(sessions, HANNA, KARIN)
     stay_id = await seed_stay(sessions, clock, "ÄNG-042", arrived_days_ago=9)
     hanna = _hanna(channel)
-    await channel.say(hanna, "hemgång ÄNG-042 25/11 10")
+    await plan_home_going(channel, hanna, "ÄNG-042", "25/11 10")
 
     reason_card = last_card(await channel.say(hanna, "avsluta ÄNG-042"))
     assert_valid_card(reason_card)
@@ -512,7 +518,7 @@ async def test_close_a_stay_by_typing_gives_the_final_length(
     assert "stay.close" in await audit_actions(sessions, stay_id)
     closed_card = last_card(await channel.say(hanna, "vistelse ÄNG-042"))
     assert "Avslutad. Vistelsen blev 9 dagar." in card_texts(closed_card)
-    assert "Avresa efter 9 dagar" in card_texts(closed_card)
+    assert "Utflyttning efter 9 dagar" in card_texts(closed_card)
     assert "avslutad och kan inte ändras" in texts(await channel.say(hanna, "avsluta ÄNG-042"))
 
 

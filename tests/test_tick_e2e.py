@@ -188,7 +188,7 @@ async def test_two_weeks_over_easter_and_the_clock_change(
             ("Tue 23/03 07:00", "hanna", "Lång vistelse: ÄNG-003"),
             ("Tue 23/03 07:00", "cecilia", "Lång vistelse på ÄNG"),
             ("Wed 24/03 07:00", "hanna", "Kalla till SIP: ÄNG-004"),
-            ("Thu 25/03 07:00", "hanna", "Uppföljningsmöte idag: ÄNG-001"),
+            ("Thu 25/03 07:00", "hanna", "Uppföljningsmöte i dag: ÄNG-001"),
             ("Thu 25/03 07:00", "hanna", "Inför hemgång: ÄNG-004, rum 4"),
             ("Thu 25/03 07:00", "sara", "Inför hemgång: ÄNG-004, rum 4"),
             ("Thu 25/03 07:00", "rami", "Inför hemgång: ÄNG-004, rum 4"),

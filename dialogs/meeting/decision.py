@@ -18,6 +18,7 @@ from notifications.formatting import format_date, format_time
 from storage.domain.pnr import contains_personal_number
 from storage.models import DecisionKind
 
+_SIP = ("coordination_needed", "health_care_only", "sip_wanted")
 FIELDS: dict[str, tuple[str, ...]] = {
     DecisionKind.HOME_GOING: (
         "date",
@@ -26,16 +27,20 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "home_help_meets",
         "provider_name",
         "provider_contact",
-        "coordination_needed",
-        "sip_wanted",
+        *_SIP,
     ),
-    DecisionKind.EXTENSION: ("end_date", "reason", "coordination_needed", "sip_wanted"),
-    DecisionKind.CARE_HOME_WAIT: ("coordination_needed", "sip_wanted"),
-    DecisionKind.OTHER: ("text", "coordination_needed", "sip_wanted"),
+    DecisionKind.EXTENSION: ("end_date", "reason", *_SIP),
+    DecisionKind.CARE_HOME_WAIT: _SIP,
+    DecisionKind.OTHER: ("text", *_SIP),
 }
+# Asked only when a need for coordination remains (seed 003): whether it is health care alone
+# (then the nurse calls the SIP, under HSL) and whether a SIP is wanted.
+IF_COORDINATION = frozenset({"health_care_only", "sip_wanted"})
 OPTIONAL = frozenset({"provider_name", "provider_contact"})
 TEXT_LIMITS = {"provider_name": 120, "provider_contact": 120, "reason": 500, "text": 500}
-YES_NO_FIELDS = frozenset({"home_help_meets", "coordination_needed", "sip_wanted"})
+YES_NO_FIELDS = frozenset(
+    {"home_help_meets", "coordination_needed", "health_care_only", "sip_wanted"}
+)
 TRANSPORTS = ("own", "relatives", "fardtjanst", "sjukresa")
 MORNING_ENDS = time(12, 0)
 
@@ -55,10 +60,14 @@ TRANSPORT_WORDS = {
     "närstående": "relatives", "narstaende": "relatives", "anhörig": "relatives",
     "anhöriga": "relatives", "närstående kör": "relatives", "relatives": "relatives",
     "färdtjänst": "fardtjanst", "fardtjanst": "fardtjanst",
-    "sjukresa": "sjukresa", "sjuktransport": "sjukresa",
+    "sjukresa": "sjukresa", "sjuktransport": "sjukresa", "ambulans": "sjukresa",
 }  # fmt: skip
+# Words that may mean färdtjänst or not: asked, never guessed (issue 17).
+ASK_TRANSPORT_WORDS = frozenset({"taxi", "taxin", "med taxi"})
 YES_WORDS = frozenset({"ja", "j", "japp", "jo", "true", "yes"})
 NO_WORDS = frozenset({"nej", "n", "nä", "false", "no"})
+_EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"\+?[0-9][0-9 \-()]*[0-9]")
 NONE_WORDS = frozenset({"-", "–", "ingen", "inget", "saknas", "finns inte"})
 
 
@@ -79,18 +88,43 @@ def fields_for(kind: str) -> tuple[str, ...]:
     return FIELDS[kind]
 
 
+def asked_fields(kind: str, values: Mapping[str, Any]) -> tuple[str, ...]:
+    """The kind's fields that apply given the answers so far: no SIP questions without a
+    remaining need for coordination."""
+    if values.get("coordination_needed") is False:
+        return tuple(name for name in FIELDS[kind] if name not in IF_COORDINATION)
+    return FIELDS[kind]
+
+
 def next_missing(kind: str, values: Mapping[str, Any]) -> str | None:
     """The first field of the kind that has no answer yet (an optional field left empty counts)."""
-    return next((name for name in FIELDS[kind] if name not in values), None)
+    return next((name for name in asked_fields(kind, values) if name not in values), None)
 
 
-def parse_field(name: str, raw: str, context: DecisionContext) -> Any:
-    """Check one answer; raises ``InvalidInput`` with a catalogue key the person can act on."""
+def without_coordination(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers as stored: no coordination need means no SIP, by nobody."""
+    if values.get("coordination_needed") is False:
+        return {**values, "health_care_only": False, "sip_wanted": False}
+    return dict(values)
+
+
+def is_optional(name: str, known: Mapping[str, Any]) -> bool:
+    """The provider and its contact may be left empty, unless home help meets the person: then
+    the coordinator needs them (seed 001: "kontaktuppgifter till utförare")."""
+    return name in OPTIONAL and known.get("home_help_meets") is not True
+
+
+def parse_field(
+    name: str, raw: str, context: DecisionContext, known: Mapping[str, Any] | None = None
+) -> Any:
+    """Check one answer, given the answers ``known`` before it; raises ``InvalidInput`` with a
+    catalogue key the person can act on."""
     text = raw.strip()
     if not text or (name in OPTIONAL and text.lower() in NONE_WORDS):
-        if name in OPTIONAL:
+        if is_optional(name, known or {}):
             return None
-        raise InvalidInput("meeting_field_missing", {"field": context.labels[name]})
+        key = "meeting_provider_required" if name in OPTIONAL else "meeting_field_missing"
+        raise InvalidInput(key, {"field": context.labels[name]})
     if name == "date":
         return _home_going_date(text, context).isoformat()
     if name == "end_date":
@@ -101,6 +135,8 @@ def parse_field(name: str, raw: str, context: DecisionContext) -> Any:
         return _transport(text)
     if name in YES_NO_FIELDS:
         return _yes_no(text)
+    if name == "provider_contact":
+        return _contact(_short_text(name, text, context))
     return _short_text(name, text, context)
 
 
@@ -111,11 +147,13 @@ def parse_form(
     values: dict[str, Any] = {}
     errors: list[InvalidInput] = []
     for name in FIELDS[kind]:
+        if name not in asked_fields(kind, values):
+            continue
         try:
-            values[name] = parse_field(name, str(submitted.get(name) or ""), context)
+            values[name] = parse_field(name, str(submitted.get(name) or ""), context, values)
         except InvalidInput as error:
             errors.append(error)
-    return values, errors
+    return without_coordination(values), errors
 
 
 _HELD_ON_PREFIX = re.compile(r"^(?:mötet\s+)?(?:hölls|holls|hållet|hållen)\s+", re.IGNORECASE)
@@ -151,7 +189,10 @@ def _home_going_date(text: str, context: DecisionContext) -> date:
 
 
 def _new_end_date(text: str, context: DecisionContext) -> date:
+    """After the decided end date, and after today: an extension gives the stay days ahead."""
     value = parse_future_date(text, context.today)
+    if value <= context.today:
+        raise InvalidInput("meeting_end_date_not_after_today", {"date": format_date(value)})
     end = context.decision_end_date
     if end is not None and value <= end:
         raise InvalidInput(
@@ -162,9 +203,22 @@ def _new_end_date(text: str, context: DecisionContext) -> date:
 
 def _transport(text: str) -> str:
     found = TRANSPORT_WORDS.get(_clean(text))
+    if _clean(text) in ASK_TRANSPORT_WORDS:
+        raise InvalidInput("meeting_transport_taxi")
     if found is None:
         raise InvalidInput("meeting_transport_invalid", {"text": text[:40]})
     return found
+
+
+def _contact(text: str) -> str:
+    """A telephone number (7 to 15 digits) or an e-mail address the coordinator can use."""
+    if _EMAIL.fullmatch(text) or (_PHONE.fullmatch(text) and 7 <= _digits(text) <= 15):
+        return text
+    raise InvalidInput("meeting_contact_invalid", {"text": text[:40]})
+
+
+def _digits(text: str) -> int:
+    return sum(char.isdigit() for char in text)
 
 
 def _yes_no(text: str) -> bool:

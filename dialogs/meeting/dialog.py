@@ -31,14 +31,15 @@ from dialogs.meeting import calls, service
 from dialogs.meeting.agenda import Agenda, AgendaStep, StepKind, default_agenda
 from dialogs.meeting.decision import (
     FIELDS,
-    OPTIONAL,
     DecisionContext,
     is_afternoon,
+    is_optional,
     next_missing,
     parse_field,
     parse_form,
     parse_held_on,
     parse_kind,
+    without_coordination,
 )
 from dialogs.meeting.inputs import Move, Submitted, is_yes, read_participants, read_submitted
 from dialogs.meeting.inputs import read_typed as read_typed_move
@@ -693,14 +694,16 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             return await self._typed_field_back(current, draft, values)
         if not values and parse_kind(text) is not None:  # another kind, before any answer
             return await self._choose_kind(current, parse_kind(text), mode="typed")
-        if move is Move.NEXT or (move is Move.SKIP and asking not in OPTIONAL):
+        if move is Move.NEXT or (move is Move.SKIP and not is_optional(asking, values)):
             label = current.turn.renderer.catalogue["meeting_fields"][asking]
             needed = current.text("meeting_field_needed", field=label) if move is Move.SKIP else ""
             await current.say(needed, field_question(view, asking))
             return Dialog.end_of_turn
         try:
             value = (
-                None if move is Move.SKIP else parse_field(asking, text, current.decision_context())
+                None
+                if move is Move.SKIP
+                else parse_field(asking, text, current.decision_context(), values)
             )
         except InvalidInput as error:
             await current.say(current.error_text(error), field_question(view, asking))
@@ -763,6 +766,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
     ) -> DialogTurnResult:
         """The decision is complete: keep it on the meeting and go on to the next step."""
         meeting, step = current.meeting, current.step
+        values = without_coordination(values)
         service.set_decision_part(meeting, "final", {"kind": kind, "values": values})
         service.set_decision_part(meeting, "draft", None)
         service.record_step(meeting, step, status=service.STEP_DONE)
@@ -841,6 +845,10 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             lines.extend(waiting_lines(current.turn.renderer, reach))
             if held.checklist_items:
                 lines.append(current.text("meeting_checklist_created", count=held.checklist_items))
+        if held.closing_note_reset:
+            lines.append(current.text("home_going_closing_note_reset"))
+        if held.decision_notices:
+            lines.append(current.text("meeting_coordinator_told_decision"))
         lines.append(current.text("meeting_summary_intro"))
         return lines
 

@@ -15,8 +15,14 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialogs.meeting.agenda import AgendaStep
-from notifications.notices import HomeGoingChange, queue_home_going_notice
-from storage.domain.readiness import checklist_for
+from dialogs.stay_service import change_home_going
+from notifications.notices import (
+    HomeGoingChange,
+    queue_care_home_task,
+    queue_home_going_notice,
+    queue_stay_decision_notice,
+)
+from storage.domain.readiness import CARE_HOME_TASK, checklist_for_stay
 from storage.models import (
     DecisionEventKind,
     DecisionKind,
@@ -44,6 +50,8 @@ class HeldMeeting:
     coordinators: Sequence[Staff]
     notices_queued: int
     checklist_items: int
+    closing_note_reset: bool = False
+    decision_notices: int = 0  # coordinators told of an extension or a care home
 
 
 def may_run_meetings(profile: StaffProfile, stay: Stay) -> bool:
@@ -162,29 +170,59 @@ async def hold_meeting(
     assert final is not None and stay.id is not None
     kind, values = str(final["kind"]), dict(final["values"])
     had_home_going = stay.home_going_date is not None
-    change = _apply_decision(stay, kind, values, now)
+    _apply_decision(stay, kind, values, now)
     if stay.followup_held_on is None or held_on < stay.followup_held_on:
-        stay.followup_held_on = held_on
-    await _append_events(session, meeting, stay, kind, values, had_home_going, now)
-    stays = StayRepository(session)
-    queued = 0
-    if change == "cancelled":  # the notice is built from the date being cancelled, then cleared
+        stay.followup_held_on = held_on  # the first held meeting counts; later ones never move it
+    queued, items, reset = 0, 0, False
+    if kind == DecisionKind.HOME_GOING:
+        queued, items, reset = await _plan_home_going(session, stay, values, now)
+    elif had_home_going and kind != DecisionKind.OTHER:
+        # The notice is built from the date being cancelled, then the date is cleared.
         queued = await queue_home_going_notice(session, stay, "cancelled", now)
         _clear_home_going(stay)
-    await stays.save(stay)
-    items = 0
-    if kind == DecisionKind.HOME_GOING:
-        before = len(await stays.items(stay.id))
-        await stays.ensure_items(stay.id, checklist_for(bool(stay.sip_wanted)))
-        items = len(await stays.items(stay.id)) - before
-        if change is not None:
-            queued = await queue_home_going_notice(session, stay, change, now)
+        reset = await change_home_going(session, stay, None, None)
+    else:
+        await StayRepository(session).save(stay)
+    await _append_events(session, meeting, stay, kind, values, had_home_going, now)
+    told = await tell_of_decision(session, stay, kind, now)
     meeting.status = MeetingStatus.HELD
     meeting.held_at = now
     meeting.held_on = held_on
     meeting.decision = {"final": final, "draft": None}
     await save(session, meeting)
-    return HeldMeeting(await coordinators_of(session, stay), queued, items)
+    return HeldMeeting(await coordinators_of(session, stay), queued, items, reset, told)
+
+
+async def tell_of_decision(session: AsyncSession, stay: Stay, kind: str, now: datetime) -> int:
+    """Besides home-going: the coordinator hears of an extension (new end date) and of a care
+    home granted, and the nurse gets the task of telling the health centre (issue 17, item 7).
+    Returns how many coordinators were told."""
+    assert stay.id is not None
+    if kind == DecisionKind.EXTENSION:
+        return await queue_stay_decision_notice(session, stay, "extension", now)
+    if kind != DecisionKind.CARE_HOME_WAIT:
+        return 0
+    await StayRepository(session).ensure_items(stay.id, CARE_HOME_TASK)
+    await queue_care_home_task(session, stay, now)
+    return await queue_stay_decision_notice(session, stay, "care_home_wait", now)
+
+
+async def _plan_home_going(
+    session: AsyncSession, stay: Stay, values: Mapping[str, Any], now: datetime
+) -> tuple[int, int, bool]:
+    """The decided home-going: the date (through the one place it changes), the checklist and
+    the coordinators' notice. Returns (notices queued, checklist items created, note reset)."""
+    assert stay.id is not None
+    day, at = date.fromisoformat(values["date"]), time.fromisoformat(values["time"])
+    previous = stay.home_going_date, stay.home_going_time
+    change: HomeGoingChange = "changed" if previous[0] and previous != (day, at) else "set"
+    reset = await change_home_going(session, stay, day, at)
+    stays = StayRepository(session)
+    before = len(await stays.items(stay.id))
+    await stays.ensure_items(stay.id, checklist_for_stay(stay))
+    items = len(await stays.items(stay.id)) - before
+    queued = await queue_home_going_notice(session, stay, change, now)
+    return queued, items, reset
 
 
 async def _append_events(
@@ -224,27 +262,21 @@ async def _append_events(
         await append(DecisionEventKind.OTHER, reason=stay.decision_note)
 
 
-def _apply_decision(
-    stay: Stay, kind: str, values: Mapping[str, Any], now: datetime
-) -> HomeGoingChange | None:
-    """Write the decision onto the stay; returns the home-going change the coordinator hears of."""
-    had_home_going = stay.home_going_date is not None
-    previous = (stay.home_going_date, stay.home_going_time)
+def _apply_decision(stay: Stay, kind: str, values: Mapping[str, Any], now: datetime) -> None:
+    """Write the decision onto the stay, all but the home-going date (``change_home_going``)
+    and the follow-up date (the first held meeting's)."""
     stay.decision_kind = kind
     stay.decided_at = now
     stay.coordination_needed = bool(values.get("coordination_needed"))
+    stay.health_care_only = bool(values.get("health_care_only"))
     stay.sip_wanted = bool(values.get("sip_wanted"))
     if kind == DecisionKind.HOME_GOING:
         stay.waiting_care_home = False
-        stay.home_going_date = date.fromisoformat(values["date"])
-        stay.home_going_time = time.fromisoformat(values["time"])
         stay.transport = values["transport"]
         stay.home_help_meets = bool(values["home_help_meets"])
         stay.provider_name = values.get("provider_name")
         stay.provider_contact = values.get("provider_contact")
-        unchanged = previous == (stay.home_going_date, stay.home_going_time)
-        return "changed" if had_home_going and not unchanged else "set"
-    if kind == DecisionKind.EXTENSION:
+    elif kind == DecisionKind.EXTENSION:
         stay.decision_end_date = date.fromisoformat(values["end_date"])
         stay.extension_reason = values["reason"]
         stay.waiting_care_home = False
@@ -252,13 +284,10 @@ def _apply_decision(
         stay.waiting_care_home = True
     else:
         stay.decision_note = values["text"]
-        return None
-    return "cancelled" if had_home_going else None
 
 
 def _clear_home_going(stay: Stay) -> None:
-    stay.home_going_date = None
-    stay.home_going_time = None
+    """What went with the cancelled home-going; its date goes through ``change_home_going``."""
     stay.transport = None
     stay.home_help_meets = None
     stay.provider_name = None

@@ -9,11 +9,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from dialogs.meeting.agenda import BOT_LEADS, Agenda, AgendaStep, StepKind
 from dialogs.meeting.calls import Prepared, role_for_step
-from dialogs.meeting.decision import FIELDS, OPTIONAL, TEXT_LIMITS, TRANSPORTS, YES_NO_FIELDS
+from dialogs.meeting.decision import (
+    FIELDS,
+    OPTIONAL,
+    TEXT_LIMITS,
+    TRANSPORTS,
+    YES_NO_FIELDS,
+    asked_fields,
+)
 from dialogs.meeting.service import STEP_OPEN, decision_part, step_record
 from notifications.formatting import format_date
 from notifications.meeting_summary import MeetingSummary, StepSummary
@@ -38,6 +45,35 @@ class MeetingView:
     @property
     def step(self) -> AgendaStep:
         return self.agenda.step(self.meeting.current_step)
+
+    def text(self, key: str, **values: Any) -> str:
+        return self.renderer.text(key, **values)
+
+    def catalogue(self, section: str) -> Mapping[str, Any]:
+        value: Mapping[str, Any] = self.renderer.catalogue[section]
+        return value
+
+
+class FormView(Protocol):
+    """What a decision form needs: the stay, today and the catalogue. A meeting's view is one;
+    ``hemgång KOD`` asks the same questions through a ``StayFormView``."""
+
+    @property
+    def stay(self) -> Stay: ...
+
+    @property
+    def today(self) -> date: ...
+
+    def text(self, key: str, **values: Any) -> str: ...
+
+    def catalogue(self, section: str) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StayFormView:
+    renderer: Renderer
+    stay: Stay
+    today: date
 
     def text(self, key: str, **values: Any) -> str:
         return self.renderer.text(key, **values)
@@ -156,7 +192,7 @@ def _participants(view: MeetingView) -> dict[str, Any]:
     }
 
 
-def kind_title(view: MeetingView, kind: str) -> str:
+def kind_title(view: FormView, kind: str) -> str:
     return str(view.catalogue("meeting_decision_kinds")[kind])
 
 
@@ -207,7 +243,7 @@ def _held_on_input(view: MeetingView) -> dict[str, str]:
     }
 
 
-def format_value(view: MeetingView, name: str, value: Any) -> str:
+def format_value(view: FormView, name: str, value: Any) -> str:
     """One decision value as a person reads it."""
     answers = view.catalogue("meeting_answers")
     if value is None or value == "":
@@ -221,16 +257,15 @@ def format_value(view: MeetingView, name: str, value: Any) -> str:
     return str(value)
 
 
-def decision_facts(
-    view: MeetingView, kind: str, values: Mapping[str, Any]
-) -> list[tuple[str, str]]:
+def decision_facts(view: FormView, kind: str, values: Mapping[str, Any]) -> list[tuple[str, str]]:
     labels = view.catalogue("meeting_fields")
     return [
-        (str(labels[name]), format_value(view, name, values.get(name))) for name in FIELDS[kind]
+        (str(labels[name]), format_value(view, name, values.get(name)))
+        for name in asked_fields(kind, values)
     ]
 
 
-def decision_line(view: MeetingView, kind: str, values: Mapping[str, Any]) -> str:
+def decision_line(view: FormView, kind: str, values: Mapping[str, Any]) -> str:
     """'Hemgång fredag 4 december 2026 klockan 09:30, färdtjänst'."""
     shown = {
         name: format_value(view, name, values[name]) if values.get(name) else None
@@ -263,8 +298,32 @@ def decision_form(
     }
 
 
+def home_going_form(
+    view: FormView,
+    step: str,
+    known: Mapping[str, Any],
+    submitted: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Values for ``meeting_decision.json.j2`` when ``hemgång KOD`` asks: the meeting's
+    home-going fields, filled with what is known."""
+    kind = DecisionKind.HOME_GOING
+    labels = view.catalogue("meeting_fields")
+    return {
+        "meeting_id": None,
+        "step": step,
+        "total": None,
+        "case_code": view.stay.case_code,
+        "kind": kind,
+        "kind_title": kind_title(view, kind),
+        "intro": view.text("meeting_decision_intro_home_going"),
+        "fields": [_form_field(view, n, str(labels[n]), known, submitted) for n in FIELDS[kind]],
+        "fallback_text": view.text("home_going_form_fallback", code=view.stay.case_code),
+        "planned": view.stay.home_going_date is not None,
+    }
+
+
 def _form_field(
-    view: MeetingView,
+    view: FormView,
     name: str,
     label: str,
     known: Mapping[str, Any],
@@ -311,7 +370,7 @@ def _form_value(name: str, known: Mapping[str, Any], submitted: Mapping[str, Any
     return "" if value is None else str(value)
 
 
-def field_question(view: MeetingView, name: str) -> str:
+def field_question(view: FormView, name: str) -> str:
     end = view.stay.decision_end_date
     return view.text(f"meeting_ask_{name}", end=format_date(end) if end else None)
 

@@ -64,6 +64,8 @@ class StayFacts:
     sip_wanted: bool | None = None
     handlaggare_id: int | None = None
     nurse_id: int | None = None
+    decision_end_date: date | None = None
+    health_care_only: bool | None = None
     unit_name: str | None = None
     handlaggare_name: str | None = None
     items: tuple[ItemFact, ...] = field(default=())
@@ -92,6 +94,8 @@ _STAY_COLUMNS = tuple(
         Stay.sip_wanted,
         Stay.handlaggare_id,
         Stay.nurse_id,
+        Stay.decision_end_date,
+        Stay.health_care_only,
     )
 )
 
@@ -203,6 +207,19 @@ class FactsRepository:
         if after is not None:
             conditions.append(col(Stay.home_going_time) > after)
         result = await self.session.exec(_select_stays().where(and_(*conditions)))
+        return [_facts(row) for row in result.all()]
+
+    async def decision_ends(
+        self, date_from: date, date_to: date, scope: StayScope = EVERY_STAY
+    ) -> list[StayFacts]:
+        """Active stays whose SoL decision ends in the window (inclusive)."""
+        result = await self.session.exec(
+            _select_stays().where(
+                *scope.where(Stay.id),
+                col(Stay.status) == StayStatus.ACTIVE,
+                col(Stay.decision_end_date).between(date_from, date_to),
+            )
+        )
         return [_facts(row) for row in result.all()]
 
     async def checklists(
