@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialogs.parsing import InvalidInput
+from dialogs.parsing import InvalidInput, check_not_past
 from notifications.formatting import format_date
 from notifications.notices import HomeGoingChange, queue_home_going_notice
 from storage.domain.clock import STOCKHOLM
@@ -190,8 +190,7 @@ def check_decision_end(end: date, arrival: date, today: date) -> date:
 
 def check_home_going_date(stay: Stay, day: date, today: date) -> date:
     """The meeting's rule: not in the past, not after the stay's decided end date."""
-    if day < today:
-        raise InvalidInput("date_in_past", {"date": format_date(day)})
+    check_not_past(day, today)
     end = stay.decision_end_date
     if end is not None and day > end:
         raise InvalidInput(
