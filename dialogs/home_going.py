@@ -8,15 +8,16 @@ accepted with a gentle note. Each change tells the coordinators in the same tran
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from datetime import date, time
 from typing import Any
 
-from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
 from dialogs import stay_service as service
-from dialogs.forms import Ask, FormDialog, question
+from dialogs.forms import Ask, FormDialog, FormSteps, question
 from dialogs.parsing import InvalidInput, parse_date, parse_time
 from dialogs.stay_cards import decider_or_refuse, stay_for_action, stay_for_code
 from dialogs.turn import Turn
@@ -43,7 +44,8 @@ def parse_date_and_time(text: str, today: date) -> tuple[date, time | None]:
         except InvalidInput:
             at = None
         if at is not None:
-            return parse_date(_TIME_PREFIX.sub("", head), today), at
+            with contextlib.suppress(InvalidInput):  # "tisdag v 12": the week, not a time
+                return parse_date(_TIME_PREFIX.sub("", head), today), at
     return parse_date(cleaned, today), None
 
 
@@ -128,7 +130,7 @@ class HomeGoingDialog(FormDialog):
     def __init__(self) -> None:
         super().__init__(DIALOG_ID)
         self.add_dialog(Ask("home_going.when", _parse_answer))
-        self.add_dialog(WaterfallDialog("home_going.steps", [self.ask_step, self.apply_step]))
+        self.add_dialog(FormSteps("home_going.steps", [self.ask_step, self.apply_step]))
         self.initial_dialog_id = "home_going.steps"
 
     async def ask_step(self, step: WaterfallStepContext) -> DialogTurnResult:

@@ -148,6 +148,16 @@ def normalize_case_code(text: str) -> str:
     return code
 
 
+def check_unit_pattern(text: str, prefix: str) -> None:
+    """``14`` or ``äng14`` at a unit whose codes are ``ÄNG-NNN``: ask "Menar du ÄNG-014?"."""
+    cleaned = "".join(text.split()).upper()
+    match = re.fullmatch(rf"(?:{re.escape(prefix)}-?)?0*(\d{{1,4}})", cleaned)
+    if match and cleaned != f"{prefix}-{match[1]:0>3}":
+        raise InvalidInput(
+            "stay_code_guess", {"text": text.strip()[:40], "code": f"{prefix}-{int(match[1]):03d}"}
+        )
+
+
 def check_free_text(text: str, limit: int, *, required: bool) -> str | None:
     """Short free text: scanned for identity numbers (never stored), limited in length."""
     cleaned = " ".join(text.split())
