@@ -84,6 +84,7 @@ MATRIX: dict[str, tuple[set[str], bool]] = {
     "action:close_stay": ({HL}, True),
     "action:wait_new": (WAITERS, False),
     "action:wait_close": (WAITERS, True),
+    "action:with_stay": (READERS, True),  # the stay chosen for "checklista" typed without a code
     "invoke:readiness_set": ({SSK}, True),
 }
 
@@ -223,6 +224,7 @@ PROBES: dict[str, Probe] = {
     "action:close_stay": _action("close_stay", "stay"),
     "action:wait_new": _action("wait_new"),
     "action:wait_close": _action("wait_close", "wait", outcome="other"),
+    "action:with_stay": _action("with_stay", "stay", command="checklista"),
     "invoke:readiness_set": _invoke,
 }
 # Takeover before the step button: afterwards the handläggare owns the meeting the step resumes.
@@ -233,7 +235,7 @@ ORDER = (
     "command:meeting_start", "action:meeting_start", "command:meeting_takeover",
     "action:meeting_takeover", "action:meeting", "action:readiness_set", "action:mark_ready",
     "invoke:readiness_set", "command:home_going", "action:home_going", "command:close_stay",
-    "action:close_stay", "action:wait_close",
+    "action:close_stay", "action:wait_close", "action:with_stay",
 )  # fmt: skip
 
 
