@@ -150,10 +150,8 @@ def stay_facts(
 
 
 def decision_facts(renderer: Renderer, stay: Stay) -> list[dict[str, str]]:
-    """What has been decided: empty while nothing is."""
+    """What has been decided, under the heading ``decision_heading``: empty while nothing is."""
     facts: list[tuple[str, str]] = []
-    if stay.decision_kind:
-        facts.append(("stay_fact_decision", labels(renderer, "decision_kind")[stay.decision_kind]))
     if stay.home_going_date:
         facts.append(("stay_fact_home_going", home_going_when(stay)))
     if stay.transport:
@@ -174,6 +172,14 @@ def decision_facts(renderer: Renderer, stay: Stay) -> list[dict[str, str]]:
     if stay.status == StayStatus.CLOSED and stay.close_reason:
         facts.append(("stay_fact_closed", labels(renderer, "close_reason")[stay.close_reason]))
     return [{"title": renderer.text(key), "value": value} for key, value in facts]
+
+
+def decision_heading(renderer: Renderer, stay: Stay) -> str:
+    """'Beslut: Hemgång', so the kind is not repeated as a fact under a 'Beslut' heading."""
+    if not stay.decision_kind:
+        return renderer.text("stay_fact_decision")
+    kind = labels(renderer, "decision_kind")[stay.decision_kind]
+    return renderer.text("stay_decision_heading", kind=kind)
 
 
 def timeline(renderer: Renderer, stay: Stay, today: date) -> list[dict[str, str]]:
