@@ -19,7 +19,15 @@ from storage.domain.payment import PaymentResponsibility
 from storage.domain.readiness import CHECKLIST
 from storage.models import HospitalWait, ReadinessItem, ReadinessStatus, Stay, StayStatus
 
-GOOD, WARNING, ATTENTION, DEFAULT = "Good", "Warning", "Attention", "Default"
+# Adaptive Card colours readable on Teams' light theme: its "Good" (light green) and "Warning"
+# (yellow) are too faint for text, so done is plain text with a tick, soon is accent blue and
+# overdue red; the words and icons say the same, for those who cannot tell colours apart.
+GOOD, WARNING, ATTENTION, DEFAULT = "Default", "Accent", "Attention", "Default"
+STATUS_ICONS = {
+    ReadinessStatus.READY: "✔",
+    ReadinessStatus.NOT_APPLICABLE: "–",
+    ReadinessStatus.NOT_READY: "○",
+}
 SOON_WORKING_DAYS = 2  # readiness turns red this close to home-going (the nudge table's horizon)
 _ORDER = {kind.value: index for index, (kind, _role) in enumerate(CHECKLIST)}
 STATUS_COLORS = {
@@ -224,7 +232,7 @@ def checklist_rows(renderer: Renderer, items: Sequence[ReadinessItem]) -> list[d
             "label": names.get(item.kind, item.kind),
             "role": renderer.role_name(item.responsible_role),
             "status": item.status,
-            "status_text": statuses[item.status],
+            "status_text": f"{STATUS_ICONS[ReadinessStatus(item.status)]} {statuses[item.status]}",
             "color": STATUS_COLORS.get(ReadinessStatus(item.status), DEFAULT),
         }
         for item in sorted_items(items)

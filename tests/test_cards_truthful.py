@@ -55,3 +55,29 @@ async def test_a_held_follow_up_without_extension_offers_ny_uppfoljning(
     card = last_card(await channel.say(hanna, "vistelse ÄNG-042"))
 
     assert card["actions"][0]["title"] == "Ny uppföljning"
+
+
+def _colours(node: object) -> set[str]:
+    if isinstance(node, dict):
+        found = {str(node["color"])} if "color" in node else set()
+        return found.union(*(_colours(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_colours(value) for value in node))
+    return set()
+
+
+async def test_checklist_and_list_use_readable_colours_and_icons(
+    channel: TeamsChannel, sessions, clock: FixedClock
+) -> None:
+    await seed_people(sessions, HANNA, SARA)
+    await seed_stay(sessions, clock, "ÄNG-042")
+    sara = channel.user("sara", "sara@kommun.se", "Sara Sjuksköterska")
+    await channel.say(sara, "klar läkemedel ÄNG-042")
+
+    checklist = last_card(await channel.say(sara, "checklista ÄNG-042"))
+    stay_list = last_card(await channel.say(sara, "vistelser"))
+
+    # Yellow and light green are too faint on the light theme: never used for text.
+    assert _colours(checklist) | _colours(stay_list) <= {"Default", "Accent", "Attention"}
+    texts = str(checklist)
+    assert "✔ Klar · Sjuksköterska" in texts and "○ Inte klar · Sjuksköterska" in texts
