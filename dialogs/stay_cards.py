@@ -194,7 +194,7 @@ def _stay_buttons(turn: Turn, stay: Stay, active: bool) -> list[dict[str, Any]]:
 
 
 def _meeting_title(turn: Turn, stay: Stay) -> str:
-    """"Starta uppföljning" before the first meeting; after one was held, a new one, and why."""
+    """'Starta uppföljning' before the first meeting; after one was held, a new one, and why."""
     if stay.followup_held_on is None:
         return turn.renderer.text("stay_button_meeting")
     if stay.decision_kind == DecisionKind.EXTENSION:

@@ -231,24 +231,28 @@ async def compute_indicators(
             planned.get(uid),
             decisions.get(uid),
         )
-        by_unit[uid] = Figures(
-            followup_due=f.due if f else 0,
-            followup_on_time=f.on_time if f else 0,
-            overdue_now=overdue.get(uid, 0),
-            departures=e.count if e else 0,
-            departed_stay_days=e.total_days if e else 0,
-            back_to_hospital=e.back_to_hospital if e else 0,
-            long_stays=o.long_stays if o else 0,
-            active=o.active if o else 0,
-            waiting_care_home=o.waiting_care_home if o else 0,
-            arrivals=arrivals.get(uid, 0),
-            home_goings_next_7=p.planned if p else 0,
-            readiness_gaps=p.with_readiness_gap if p else 0,
-            extensions=d.extension if d else 0,
-            home_going_plannings=d.home_going if d else 0,
-            sip_called=sip.get(uid, 0),
-            undeliverable=undeliverable.get(uid, 0),
-        ) + payments.get(uid, Figures()) + configured  # one rule for every unit of the table
+        by_unit[uid] = (
+            Figures(
+                followup_due=f.due if f else 0,
+                followup_on_time=f.on_time if f else 0,
+                overdue_now=overdue.get(uid, 0),
+                departures=e.count if e else 0,
+                departed_stay_days=e.total_days if e else 0,
+                back_to_hospital=e.back_to_hospital if e else 0,
+                long_stays=o.long_stays if o else 0,
+                active=o.active if o else 0,
+                waiting_care_home=o.waiting_care_home if o else 0,
+                arrivals=arrivals.get(uid, 0),
+                home_goings_next_7=p.planned if p else 0,
+                readiness_gaps=p.with_readiness_gap if p else 0,
+                extensions=d.extension if d else 0,
+                home_going_plannings=d.home_going if d else 0,
+                sip_called=sip.get(uid, 0),
+                undeliverable=undeliverable.get(uid, 0),
+            )
+            + payments.get(uid, Figures())
+            + configured
+        )  # one rule for every unit of the table
     # Waits without an expected unit and messages about no unit belong only to the all-units view.
     unassigned = configured
     if unit_ids is None:
