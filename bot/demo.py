@@ -1,4 +1,5 @@
-"""Demo data: two units, staff in every role, a dozen stays at different points of their life.
+"""Demo data: two units, staff in every role, ten active stays at different points of their life
+(and, from ``bot.demo_history``, fifty closed ones behind the report's figures).
 
 Loaded through the product's own repositories, relative to today, so the demo always has a
 follow-up due soon, one overdue, home-goings coming up and readiness gaps.

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
 from dialogs import stay_service as service
-from dialogs.forms import Ask, FormDialog, question
+from dialogs.forms import Ask, FormDialog, FormSteps, question
 from dialogs.parsing import InvalidInput, parse_date
 from dialogs.stay_cards import decider_or_refuse, stay_for_action, stay_for_code
 from dialogs.turn import Turn
@@ -90,7 +90,7 @@ class CloseStayDialog(FormDialog):
         self.add_dialog(Ask("close_stay.departure", _parse_departure))
         self.add_dialog(Ask("close_stay.confirm", _parse_confirm))
         self.add_dialog(
-            WaterfallDialog(
+            FormSteps(
                 "close_stay.steps",
                 [self.reason_step, self.departure_step, self.confirm_step, self.apply_step],
             )

@@ -8,10 +8,17 @@ the dialog state, so a stored question survives a restart.
 ``FormDialog`` ends itself, and hands the activity back to the router (result ``REROUTE``), when the
 person presses a button of another card, types another command at a question that is not free
 text, or comes back after the question has gone stale. ``avbryt`` cancels.
+
+``tillbaka`` asks the previous question again, and a confirmation card's ``ändra:<step>`` choice
+goes back to that question; either way the answers given after it are kept: each later question
+whose kept answer still holds (parsed again, against what changed) is passed without being shown,
+until one needs an answer (at the latest the confirmation). ``FormSteps`` (the form's waterfall)
+keeps the trail of questions asked and their typed answers in its values, JSON only.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,8 +29,11 @@ from botbuilder.dialogs import (
     Dialog,
     DialogContext,
     DialogInstance,
+    DialogReason,
     DialogTurnResult,
     DialogTurnStatus,
+    WaterfallDialog,
+    WaterfallStepContext,
 )
 from botbuilder.schema import Activity, ActivityTypes
 
@@ -34,6 +44,11 @@ from storage.domain.pnr import contains_personal_number
 
 REROUTE = "korttid.reroute"
 CANCEL_WORDS = frozenset({"avbryt", "avbryt.", "cancel"})
+BACK_WORDS = frozenset({"tillbaka", "bakåt", "ändra förra", "gå tillbaka"})
+EDIT_PREFIX = "ändra:"
+# Keys in the form waterfall's values: the step about to run, the questions asked, their answers,
+# the question gone back to (shown again although it has a kept answer).
+_INCOMING, _TRAIL, _ANSWERS, _REASK = "_incoming", "_trail", "_answers", "_reask"
 STALE_AFTER = timedelta(hours=4)  # an unanswered question older than this is dropped
 
 # Every key the card template reads, so a question only names what it sets.
@@ -76,6 +91,7 @@ def question(
             "submit": submit,
             "buttons": buttons or [],
             "facts": facts or [],
+            "back": False,  # set when the question is asked inside a form with an earlier one
         },
         "context": dict(context or {}),
         "free_text": free_text,
@@ -110,6 +126,12 @@ class Ask(Dialog):  # type: ignore[misc]
         state = dialog_context.active_dialog.state
         state["question"] = options
         state["asked_at"] = turn.clock.now().isoformat()
+        kept = _record_asked(dialog_context, options["card"]["step"])
+        options["card"]["back"] = len((_form_values(dialog_context) or {}).get(_TRAIL, [])) > 1
+        if kept is not None:
+            with contextlib.suppress(InvalidInput):
+                value = await self._parse(turn, kept, options["context"])
+                return await dialog_context.end_dialog(value)
         await turn.show_card("stay_ask", **options["card"])
         return Dialog.end_of_turn
 
@@ -131,6 +153,7 @@ class Ask(Dialog):  # type: ignore[misc]
         except InvalidInput as invalid:
             await turn.say(invalid.key, **invalid.values)
             return Dialog.end_of_turn
+        _record_answer(dialog_context, options["card"]["step"], answer)
         return await dialog_context.end_dialog(value)
 
     async def accepts(self, turn: Turn, text: str, options: Mapping[str, Any]) -> bool:
@@ -143,6 +166,51 @@ class Ask(Dialog):  # type: ignore[misc]
 
     async def reprompt_dialog(self, context: TurnContext, instance: DialogInstance) -> None:
         await Turn.of(context).show_card("stay_ask", **instance.state["question"]["card"])
+
+
+def _form_values(dialog_context: DialogContext) -> dict[str, Any] | None:
+    """The values of the ``FormSteps`` right under the open ``Ask``, if the form has one."""
+    if len(dialog_context.stack) < 2:  # the Ask on top, the waterfall below
+        return None
+    values = dialog_context.stack[1].state.get(WaterfallDialog.PersistedValues)
+    return values if isinstance(values, dict) and _INCOMING in values else None
+
+
+def _record_asked(dialog_context: DialogContext, step: str) -> str | None:
+    """Note the question in the trail; the answer kept from an earlier pass, if any."""
+    values = _form_values(dialog_context)
+    if values is None:
+        return None
+    values.setdefault(_TRAIL, []).append([*values[_INCOMING], step])
+    if values.pop(_REASK, None) == step:
+        return None
+    kept = values.setdefault(_ANSWERS, {}).get(step)
+    return kept if isinstance(kept, str) else None
+
+
+def _record_answer(dialog_context: DialogContext, step: str, answer: str) -> None:
+    values = _form_values(dialog_context)
+    if values is not None:
+        values.setdefault(_ANSWERS, {})[step] = answer
+
+
+def asked_steps(values: Mapping[str, Any]) -> list[str]:
+    """The steps of the questions asked so far in a ``FormSteps``, oldest first."""
+    return [str(entry[2]) for entry in values.get(_TRAIL, [])]
+
+
+def edit_choice(step: str) -> str:
+    """The answer that takes a form back to the question ``step`` (a confirmation card's list)."""
+    return f"{EDIT_PREFIX}{step}"
+
+
+class FormSteps(WaterfallDialog):  # type: ignore[misc]
+    """The form's waterfall: notes which step runs with which result, for going back."""
+
+    async def on_step(self, step_context: WaterfallStepContext) -> DialogTurnResult:
+        step_context.values[_INCOMING] = [step_context.index, step_context.result]
+        result: DialogTurnResult = await super().on_step(step_context)
+        return result
 
 
 class FormDialog(ComponentDialog):  # type: ignore[misc]
@@ -158,6 +226,9 @@ class FormDialog(ComponentDialog):  # type: ignore[misc]
                 await inner_dc.cancel_all_dialogs()
                 await turn.say(self.cancelled_key)
                 return DialogTurnResult(DialogTurnStatus.Complete)
+            target = _going_back_to(inner_dc)
+            if target is not None:
+                return await self._go_back(inner_dc, turn, target)
             reason = await self._steps_aside(inner_dc, turn)
             if reason is not None:
                 await inner_dc.cancel_all_dialogs()
@@ -189,6 +260,37 @@ class FormDialog(ComponentDialog):  # type: ignore[misc]
         if isinstance(ask, Ask) and await ask.accepts(turn, text, state["question"]):
             return None
         return "form_left"
+
+    async def _go_back(self, inner_dc: DialogContext, turn: Turn, target: str) -> DialogTurnResult:
+        """Ask the question ``target`` again (``""``: the one before the open question)."""
+        values = _form_values(inner_dc) or {}
+        trail: list[list[Any]] = values.get(_TRAIL, [])
+        previous = [entry[2] for entry in trail[:-1]]
+        if not previous or (target and target not in previous):
+            await turn.say("form_edit_unknown" if target else "form_first_question")
+            return Dialog.end_of_turn
+        position = previous.index(target) if target else len(previous) - 1
+        index, incoming, step = trail[position]
+        del trail[position:]
+        values[_REASK] = step
+        inner_dc.stack.pop(0)  # the open Ask: nothing of it is kept
+        waterfall = await self.find_dialog(self.initial_dialog_id)
+        assert isinstance(waterfall, FormSteps)
+        result: DialogTurnResult = await waterfall.run_step(
+            inner_dc, index, DialogReason.NextCalled, incoming
+        )
+        return result
+
+
+def _going_back_to(inner_dc: DialogContext) -> str | None:
+    """``""`` for ``tillbaka``, a question's step for ``ändra:<step>``, else None."""
+    state = _question_state(inner_dc)
+    if state is None or _form_values(inner_dc) is None:
+        return None
+    answer = (answer_of(inner_dc.context.activity, state["question"]["card"]) or "").lower()
+    if answer.rstrip(".!") in BACK_WORDS:
+        return ""
+    return answer[len(EDIT_PREFIX) :] if answer.startswith(EDIT_PREFIX) else None
 
 
 def _question_state(inner_dc: DialogContext) -> Mapping[str, Any] | None:

@@ -11,6 +11,7 @@ cancels. Each change tells the coordinators in the same transaction.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from datetime import date, time
@@ -73,7 +74,8 @@ def parse_date_and_time(text: str, today: date) -> tuple[date, time | None]:
         except InvalidInput:
             at = None
         if at is not None:
-            return parse_date(_TIME_PREFIX.sub("", head), today), at
+            with contextlib.suppress(InvalidInput):  # "tisdag v 12": the week, not a time
+                return parse_date(_TIME_PREFIX.sub("", head), today), at
     return parse_date(cleaned, today), None
 
 

@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
 from dialogs import stay_service as service
-from dialogs.forms import Ask, FormDialog, parse_unit, question
+from dialogs.forms import Ask, FormDialog, FormSteps, asked_steps, edit_choice, parse_unit, question
 from dialogs.parsing import InvalidInput, parse_date
 from dialogs.stay_cards import show_stay
 from dialogs.turn import Turn
@@ -34,6 +34,19 @@ NO_WORDS = frozenset({"nej", "n", "nä", "no"})
 NONE_WORDS = frozenset({"-", "–", "inget", "ingen", "inget rum", "ingen ännu", "saknas"})
 SAVE_WORDS = frozenset({"spara", "ja", "ok", "klar"})
 MAX_WAIT_BUTTONS = 3
+# What the confirmation card offers to change: each question's step and its label's key.
+EDITABLE = {
+    "register_stay.unit": "stay_fact_unit",
+    "register_stay.code": "stay_fact_code",
+    "register_stay.room": "stay_fact_room",
+    "register_stay.arrival": "stay_fact_arrival",
+    "register_stay.end": "stay_fact_decision_end",
+    "register_stay.goal": "stay_fact_goal",
+    "register_stay.acute": "stay_fact_acute",
+    "register_stay.handover": "register_edit_handover",
+    "register_stay.handlaggare": "stay_fact_handlaggare",
+    "register_stay.nurse": "stay_fact_nurse",
+}
 
 
 def _yes_no(text: str) -> bool:
@@ -74,6 +87,8 @@ def choose_staff(text: str, options: Sequence[Mapping[str, Any]]) -> int:
 async def _parse_code(turn: Turn, text: str, context: Mapping[str, Any]) -> str:
     if text.strip().lower() in SAVE_WORDS | YES_WORDS:
         text = context["suggestion"]
+    if context.get("prefix"):
+        service.check_unit_pattern(text, context["prefix"])
     code = service.normalize_case_code(text)
     if await StayRepository(turn.session).case_code_taken(context["unit_id"], code):
         raise InvalidInput("stay_code_taken", {"code": code})
@@ -130,7 +145,7 @@ class RegisterStayDialog(FormDialog):
         self.add_dialog(Ask("register_stay.staff", _parse_staff))
         self.add_dialog(Ask("register_stay.confirm", _parse_confirm))
         self.add_dialog(
-            WaterfallDialog(
+            FormSteps(
                 "register_stay.steps",
                 [
                     self.unit_step,
@@ -202,7 +217,7 @@ class RegisterStayDialog(FormDialog):
             inputs=[{"id": "answer", "type": "text", "value": suggestion, "max_length": 32}],
             submit=turn.renderer.text("form_next"),
             buttons=buttons,
-            context={"unit_id": step.result, "suggestion": suggestion},
+            context={"unit_id": step.result, "suggestion": suggestion, "prefix": unit.code},
         )
         return await step.begin_dialog("register_stay.code", ask)
 
@@ -359,9 +374,22 @@ class RegisterStayDialog(FormDialog):
             text=turn.renderer.text("register_ask_confirm"),
             hint=turn.renderer.text("register_hint_confirm"),
             facts=await self._summary(turn, step.values),
+            inputs=[self._edit_choices(turn, step.values)],
+            submit=turn.renderer.text("form_edit"),
             buttons=[{"title": turn.renderer.text("form_save"), "choice": "spara"}],
         )
         return await step.begin_dialog("register_stay.confirm", ask)
+
+    @staticmethod
+    def _edit_choices(turn: Turn, values: Mapping[str, Any]) -> dict[str, Any]:
+        """A list of the questions asked, to go back to one of them with ``Ändra``."""
+        choices = [
+            {"title": turn.renderer.text(EDITABLE[name]), "value": edit_choice(name)}
+            for name in asked_steps(values)
+            if name in EDITABLE
+        ]
+        label = turn.renderer.text("form_edit_choose")
+        return {"id": "answer", "type": "choices", "choices": choices, "label": label}
 
     async def _summary(self, turn: Turn, values: Mapping[str, Any]) -> list[dict[str, str]]:
         staff = StaffRepository(turn.session)

@@ -17,6 +17,7 @@ from dialogs import (
     register_stay,
     reports,
     stay_cards,
+    stay_choice,
     waits,
 )
 from dialogs.commands import match_command, normalize
@@ -75,6 +76,8 @@ ACTION_HANDLERS: dict[str, ActionHandler] = {
     "call_answer": underlag.answer_action,
     "call_underlag": underlag.underlag_action,
     "underlag_save": underlag.save_action,
+    # issue 19: the stay chosen for a command typed without a case code
+    stay_choice.ACTION: lambda turn, value: stay_choice.chosen(turn, value, route_text),
 }
 
 # Action.Execute verbs (invoke ``adaptiveCard/action``): each returns the refreshed card, or None
@@ -117,7 +120,10 @@ async def route_text(turn: Turn, text: str) -> None:
     if contains_personal_number(text):
         await turn.say("personal_number_refused")
         return
-    found = match_command(text)
+    completed = await stay_choice.complete(turn, text)
+    if completed is None:
+        return
+    found = match_command(completed)
     if found is None:
         await turn.say("unknown_command", text=normalize(text)[:80] or "…")
         return

@@ -20,7 +20,7 @@ from dialogs.turn import Turn
 from notifications import stay_views as views
 from storage.domain.calendar import stay_day_number
 from storage.domain.clock import local_today
-from storage.models import ReadinessStatus, Role, Stay, StayStatus
+from storage.models import DecisionKind, ReadinessStatus, Role, Stay, StayStatus
 from storage.repos.audit import AuditRepository
 from storage.repos.staff import StaffRepository
 from storage.repos.stays import StayRepository
@@ -155,6 +155,8 @@ async def stay_card_values(turn: Turn, stay: Stay) -> dict[str, Any]:
         "status": status,
         "facts": views.stay_facts(r, stay, people, today),
         "decision": views.decision_facts(r, stay),
+        "decision_heading": views.decision_heading(r, stay),
+        "decided": bool(stay.decision_kind),
         "timeline": views.timeline(
             r, stay, today, await service.meetings_held(turn.session, stay.id)
         ),
@@ -184,7 +186,7 @@ def _stay_buttons(turn: Turn, stay: Stay, active: bool) -> list[dict[str, Any]]:
     ]
     if active and service.may_decide(turn.profile, stay):
         buttons.insert(
-            0, {"title": r.text("stay_button_meeting"), "data": {"action": "meeting_start", **data}}
+            0, {"title": _meeting_title(turn, stay), "data": {"action": "meeting_start", **data}}
         )
         if stay.followup_held_on is None:  # issue 15: call the team to the meeting
             call = {"title": r.text("stay_button_call"), "data": {"action": "call_start", **data}}
@@ -196,6 +198,15 @@ def _stay_buttons(turn: Turn, stay: Stay, active: bool) -> list[dict[str, Any]]:
             {"title": r.text("stay_button_close"), "data": {"action": "close_stay", **data}}
         )
     return buttons
+
+
+def _meeting_title(turn: Turn, stay: Stay) -> str:
+    """'Starta uppföljning' before the first meeting; after one was held, a new one, and why."""
+    if stay.followup_held_on is None:
+        return turn.renderer.text("stay_button_meeting")
+    if stay.decision_kind == DecisionKind.EXTENSION:
+        return turn.renderer.text("stay_button_meeting_after_extension")
+    return turn.renderer.text("stay_button_meeting_again")
 
 
 # --- the checklist ---

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialogs.parsing import InvalidInput
+from dialogs.parsing import InvalidInput, check_not_past
 from notifications.formatting import format_date
 from notifications.notices import (
     HomeGoingChange,
@@ -157,6 +157,16 @@ def normalize_case_code(text: str) -> str:
     return code
 
 
+def check_unit_pattern(text: str, prefix: str) -> None:
+    """``14`` or ``äng14`` at a unit whose codes are ``ÄNG-NNN``: ask "Menar du ÄNG-014?"."""
+    cleaned = "".join(text.split()).upper()
+    match = re.fullmatch(rf"(?:{re.escape(prefix)}-?)?0*(\d{{1,4}})", cleaned)
+    if match and cleaned != f"{prefix}-{match[1]:0>3}":
+        raise InvalidInput(
+            "stay_code_guess", {"text": text.strip()[:40], "code": f"{prefix}-{int(match[1]):03d}"}
+        )
+
+
 def check_free_text(text: str, limit: int, *, required: bool) -> str | None:
     """Short free text: scanned for identity numbers (never stored), limited in length."""
     cleaned = " ".join(text.split())
@@ -199,8 +209,7 @@ def check_decision_end(end: date, arrival: date, today: date) -> date:
 
 def check_home_going_date(stay: Stay, day: date, today: date) -> date:
     """The meeting's rule: not in the past, not after the stay's decided end date."""
-    if day < today:
-        raise InvalidInput("date_in_past", {"date": format_date(day)})
+    check_not_past(day, today)
     end = stay.decision_end_date
     if end is not None and day > end:
         raise InvalidInput(

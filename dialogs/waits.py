@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from botbuilder.dialogs import DialogTurnResult, WaterfallDialog, WaterfallStepContext
+from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
 from dialogs import stay_service as service
-from dialogs.forms import Ask, FormDialog, parse_unit, question
+from dialogs.forms import Ask, FormDialog, FormSteps, parse_unit, question
 from dialogs.home_going import parse_date_and_time
 from dialogs.parsing import InvalidInput
 from dialogs.turn import Turn
@@ -169,7 +169,7 @@ class RegisterWaitDialog(FormDialog):
         self.add_dialog(Ask("register_wait.notice", _parse_notice))
         self.add_dialog(Ask("register_wait.unit", parse_unit))
         self.add_dialog(
-            WaterfallDialog(
+            FormSteps(
                 "register_wait.steps",
                 [self.code_step, self.notice_step, self.unit_step, self.save_step],
             )

@@ -155,14 +155,17 @@ def _payment_value(figures: Figures) -> float | None:
     return None if figures.payment is None else float(figures.payment)
 
 
+def _payment_judged(figures: Figures) -> float | None:
+    return None if figures.payment is None else float(figures.payment_days)
+
+
 HEADLINE: tuple[Indicator, ...] = (
     Indicator("followup_within_7", Measure.SHARE, 1.0, True, lambda f: f.followup_within_7_share),
     Indicator("followup_delayed", Measure.SHARE, 0.0, False, lambda f: f.followup_delayed_share),
     Indicator("average_stay", Measure.DAYS, LONG_STAY_DAYS, False, lambda f: f.average_stay_days),
-    # Zero kronor means zero days: judged on the days, so it is judged even with no amount set.
-    Indicator(
-        "payment", Measure.KRONOR, 0.0, False, _payment_value, lambda f: float(f.payment_days)
-    ),
+    # Judged on the days (zero kronor means zero days), and only when the kronor can be computed:
+    # a figure that is not configured is never held against its target.
+    Indicator("payment", Measure.KRONOR, 0.0, False, _payment_value, _payment_judged),
 )
 
 # The further counts, in the order a manager reads them.
@@ -275,9 +278,10 @@ async def compute_indicators(
                 undeliverable=undeliverable.get(uid, 0),
                 awaiting_recipient=awaiting.get(uid, 0),
             )
-            + payments.get(uid, configured)
+            + payments.get(uid, Figures())
+            + configured
             + waits.get(uid, Figures())
-        )
+        )  # one rule for every unit of the table
     # Waits without an expected unit and messages about no unit belong only to the all-units view.
     unassigned = configured
     if unit_ids is None:
@@ -286,7 +290,7 @@ async def compute_indicators(
                 undeliverable=undeliverable.get(None, 0),
                 awaiting_recipient=awaiting.get(None, 0),
             )
-            + payments.get(None, configured)
+            + payments.get(None, Figures())
             + waits.get(None, Figures())
         )
     return IndicatorReport(period, today, list(units), by_unit, unassigned)

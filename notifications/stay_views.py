@@ -19,7 +19,15 @@ from storage.domain.payment import PaymentResponsibility
 from storage.domain.readiness import CHECKLIST
 from storage.models import HospitalWait, ReadinessItem, ReadinessStatus, Stay, StayStatus
 
-GOOD, WARNING, ATTENTION, DEFAULT = "Good", "Warning", "Attention", "Default"
+# Adaptive Card colours readable on Teams' light theme: its "Good" (light green) and "Warning"
+# (yellow) are too faint for text, so done is plain text with a tick, soon is accent blue and
+# overdue red; the words and icons say the same, for those who cannot tell colours apart.
+GOOD, WARNING, ATTENTION, DEFAULT = "Default", "Accent", "Attention", "Default"
+STATUS_ICONS = {
+    ReadinessStatus.READY: "✔",
+    ReadinessStatus.NOT_APPLICABLE: "–",
+    ReadinessStatus.NOT_READY: "○",
+}
 SOON_WORKING_DAYS = 2  # readiness turns red this close to home-going (the nudge table's horizon)
 _ORDER = {kind.value: index for index, (kind, _role) in enumerate(CHECKLIST)}
 STATUS_COLORS = {
@@ -150,10 +158,8 @@ def stay_facts(
 
 
 def decision_facts(renderer: Renderer, stay: Stay) -> list[dict[str, str]]:
-    """What has been decided: empty while nothing is."""
+    """What has been decided, under the heading ``decision_heading``: empty while nothing is."""
     facts: list[tuple[str, str]] = []
-    if stay.decision_kind:
-        facts.append(("stay_fact_decision", labels(renderer, "decision_kind")[stay.decision_kind]))
     if stay.home_going_date:
         facts.append(("stay_fact_home_going", home_going_when(stay)))
     if stay.transport:
@@ -174,6 +180,14 @@ def decision_facts(renderer: Renderer, stay: Stay) -> list[dict[str, str]]:
     if stay.status == StayStatus.CLOSED and stay.close_reason:
         facts.append(("stay_fact_closed", labels(renderer, "close_reason")[stay.close_reason]))
     return [{"title": renderer.text(key), "value": value} for key, value in facts]
+
+
+def decision_heading(renderer: Renderer, stay: Stay) -> str:
+    """'Beslut: Hemgång', so the kind is not repeated as a fact under a 'Beslut' heading."""
+    if not stay.decision_kind:
+        return renderer.text("stay_fact_decision")
+    kind = labels(renderer, "decision_kind")[stay.decision_kind]
+    return renderer.text("stay_decision_heading", kind=kind)
 
 
 def timeline(
@@ -227,7 +241,7 @@ def checklist_rows(renderer: Renderer, items: Sequence[ReadinessItem]) -> list[d
             "label": names.get(item.kind, item.kind),
             "role": renderer.role_name(item.responsible_role),
             "status": item.status,
-            "status_text": statuses[item.status],
+            "status_text": f"{STATUS_ICONS[ReadinessStatus(item.status)]} {statuses[item.status]}",
             "color": STATUS_COLORS.get(ReadinessStatus(item.status), DEFAULT),
         }
         for item in sorted_items(items)

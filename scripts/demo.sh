@@ -35,7 +35,9 @@ done
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+stopped() { cleanup; echo; echo "  Korttid and the Agents Playground are stopped."; exit 0; }
+trap cleanup EXIT
+trap stopped INT TERM  # Ctrl-C is how the demo ends: exit 0, so make reports no error
 
 .venv/bin/korttid serve --host 127.0.0.1 --port "$bot_port" >"$demo_dir/bot.log" 2>&1 &
 pids+=($!)
@@ -59,11 +61,13 @@ if ! wait_http "http://127.0.0.1:$playground_port/_debug/ping"; then
 fi
 
 name=$(.venv/bin/python -c "from bot.demo import demo_person; print(demo_person('$as_role')[1])")
+other_role=sjukskoterska
+[ "$as_role" = sjukskoterska ] && other_role=handlaggare
 cat <<MSG
 
   Korttid is running with demo data.
   Open  http://127.0.0.1:$playground_port/  in your browser. You are $name ($as_role).
-  Type  hjälp  to begin.  Another role:  AS=sjukskoterska make demo
+  Type  hjälp  to begin.  Another role:  AS=$other_role make demo
   Logs: $demo_dir/bot.log   Data: $demo_dir/korttid.db   Ctrl-C stops.
 
 MSG

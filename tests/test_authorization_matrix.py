@@ -94,6 +94,7 @@ MATRIX: dict[str, tuple[set[str], bool]] = {
     "action:close_stay": ({HL}, True),
     "action:wait_new": (WAITERS, False),
     "action:wait_close": (WAITERS, True),
+    "action:with_stay": (READERS, True),  # the stay chosen for "checklista" typed without a code
     "invoke:readiness_set": ({SSK}, True),
     # issue 15: calling the meeting, answers and underlag
     "command:meeting_call": ({HL}, True),
@@ -271,6 +272,7 @@ PROBES: dict[str, Probe] = {
     "action:close_stay": _action("close_stay", "stay"),
     "action:wait_new": _action("wait_new"),
     "action:wait_close": _action("wait_close", "wait", outcome="other"),
+    "action:with_stay": _action("with_stay", "stay", command="checklista"),
     "invoke:readiness_set": _invoke,
     "command:meeting_call": _command("kalla {code}"),
     "command:meeting_call_status": _command("kallelse {code}"),
@@ -294,7 +296,7 @@ ORDER = (
     "command:meeting_start", "action:meeting_start", "command:meeting_takeover",
     "action:meeting_takeover", "action:meeting", "action:readiness_set", "action:mark_ready",
     "invoke:readiness_set", "command:home_going", "action:home_going", "command:close_stay",
-    "action:close_stay", "action:wait_close",
+    "action:close_stay", "action:wait_close", "action:with_stay",
     "command:meeting_call", "action:call_start", "command:meeting_call_status", "action:call_show",
     "invoke:call_status", "action:call_change", "command:call_coming", "command:call_not_coming",
     "action:call_answer", "command:underlag", "action:call_underlag", "action:underlag_save",

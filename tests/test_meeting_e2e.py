@@ -197,7 +197,8 @@ async def test_whole_meeting_by_typing(channel: TeamsChannel, sessions) -> None:
     card = only_card(await channel.say(anna, "Uppföljning äng-042"))
     assert step_of(card) == 1
     said = await say_text(channel, anna, "deltar den enskilde, närstående och ssk")
-    assert "Deltagare: Den enskilde, Närstående, Sjuksköterska." in said
+    # added to the handläggare, who takes part from the start
+    assert "Deltar nu: Den enskilde, Närstående, Biståndshandläggare, Sjuksköterska." in said
     card = await say_card(channel, anna, "nästa")
     assert step_of(card) == 2
     said = await say_text(channel, anna, "Dottern deltar via Teams.")
@@ -246,7 +247,7 @@ async def test_whole_meeting_by_typing(channel: TeamsChannel, sessions) -> None:
 
     meeting = await the_meeting(sessions)
     assert meeting.status == MeetingStatus.HELD
-    assert meeting.participants == ["person", "relatives", "sjukskoterska"]
+    assert meeting.participants == ["person", "relatives", "handlaggare", "sjukskoterska"]
     assert meeting.steps["resume"] == {
         "covered": ["reason", "experience"],
         "note": "Dottern deltar via Teams.",

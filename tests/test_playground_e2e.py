@@ -49,7 +49,9 @@ def _chromium() -> str:
 
 
 @pytest.fixture
-def demo_stack(tmp_path: Path) -> Iterator[str]:
+def demo_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """The playground as the demo handläggare, or as the role given by indirect parametrize."""
+    role = str(getattr(request, "param", "handlaggare"))
     assert PLAYGROUND.exists(), "Agents Playground missing: run `make test` (npm ci)"
     env = {
         **os.environ,
@@ -62,7 +64,7 @@ def demo_stack(tmp_path: Path) -> Iterator[str]:
     subprocess.run([*korttid, "demo", "seed"], env=env, check=True, capture_output=True)
     config = tmp_path / ".m365agentsplayground.yml"
     subprocess.run(
-        [*korttid, "demo", "playground-config", "--as", "handlaggare", "--out", str(config)],
+        [*korttid, "demo", "playground-config", "--as", role, "--out", str(config)],
         env=env,
         check=True,
     )

@@ -74,7 +74,7 @@ def by_typing(after_end: date) -> list[dict[str, Any]]:
     """ÄNG-033 of the demo data, by typing, with two wrong dates on the way."""
     turns = [
         {"say": "uppföljning ÄNG-033", "expect": "Inledning och presentation"},
-        {"say": "deltar den enskilde, närstående och sjuksköterska", "expect": "Deltagare:"},
+        {"say": "deltar den enskilde, närstående och sjuksköterska", "expect": "Deltar nu:"},
         {"say": "nästa", "expect": "Kort resumé"},
         {"say": "Personen vill hem till sin katt.", "expect": "Anteckningen är sparad",
          "shot": "meeting-typed-02-note.png"},

@@ -70,7 +70,8 @@ async def test_nurse_sees_the_checklist_with_buttons_for_her_own_items(
     assert "Checklista inför hemgång: ÄNG-042" in text
     assert "0 av 9 avklarade" in text
     assert (
-        "Inte klar · Sjuksköterska" in text and "Inte klar · Fysioterapeut/arbetsterapeut" in text
+        "○ Inte klar · Sjuksköterska" in text
+        and "○ Inte klar · Fysioterapeut/arbetsterapeut" in text
     )
     medication = _buttons(card, "Läkemedel")
     assert [b["title"] for b in medication] == ["Klar", "Ej aktuellt"]

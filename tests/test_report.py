@@ -49,7 +49,7 @@ async def test_csv_has_the_period_each_unit_and_each_week(
     total = by[("2026Q4", "Alla enheter")]
     assert total["Uppföljningar att hålla"] == "6"
     assert total["Uppföljning inom 7 dagar"] == "66,7"
-    assert total["Snittid vistelse"] == "13,3"
+    assert total["Medelvårdtid"] == "13,3"
     assert (
         total["Betalningsansvar för personer registrerade som väntande i Korttid"]
         == "inte konfigurerat"
@@ -62,7 +62,7 @@ async def test_csv_has_the_period_each_unit_and_each_week(
     assert (periods[0], periods[-1]) == ("2026-W40", "2026-W48")  # up to this week, not beyond
     w47 = by[("2026-W47", "Alla enheter")]
     assert w47["Uppföljning inom 7 dagar"] == "0,0"
-    assert w47["Snittid vistelse"] == "inga data"
+    assert w47["Medelvårdtid"] == "inga data"
     assert w47["Försenade uppföljningar just nu"] == ""  # a figure of today, not of week 47
     assert not CASE_CODE.search(raw.decode("utf-8-sig"))
 

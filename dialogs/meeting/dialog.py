@@ -41,7 +41,14 @@ from dialogs.meeting.decision import (
     parse_kind,
     without_coordination,
 )
-from dialogs.meeting.inputs import Move, Submitted, is_yes, read_participants, read_submitted
+from dialogs.meeting.inputs import (
+    Change,
+    Move,
+    Submitted,
+    is_yes,
+    read_participant_change,
+    read_submitted,
+)
 from dialogs.meeting.inputs import read_typed as read_typed_move
 from dialogs.meeting.views import (
     DECISION_TEMPLATE,
@@ -579,16 +586,20 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         return Dialog.end_of_turn
 
     async def _typed_participants(self, current: MeetingTurn, text: str) -> DialogTurnResult:
-        found, unknown = read_participants(text)
+        change, found, unknown = read_participant_change(text)
         if unknown or not found:
             words = ", ".join(unknown) or text
             await current.say(current.text("meeting_participants_unknown", words=words[:80]))
             return Dialog.end_of_turn
-        current.meeting.participants = [p for p in current.agenda.participant_ids() if p in found]
+        now = {*current.meeting.participants, *found} if change is Change.ADD else set(found)
+        if change is Change.REMOVE:
+            now = set(current.meeting.participants) - set(found)
+        current.meeting.participants = [p for p in current.agenda.participant_ids() if p in now]
         await current.save()
         labels = dict(current.agenda.participants)
         names = ", ".join(labels[p] for p in current.meeting.participants)
-        await current.say(current.text("meeting_participants_saved", names=names))
+        key = "meeting_participants_saved" if names else "meeting_participants_none"
+        await current.say(current.text(key, names=names))
         return Dialog.end_of_turn
 
     # --- moving through the agenda ---

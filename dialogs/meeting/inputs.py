@@ -49,6 +49,7 @@ class Submitted:
 
 _NEXT = re.compile(r"^(?:nästa|nasta|vidare)(?:\s+(?P<numbers>[\d\s,.och]+))?$")
 _PARTICIPANTS = re.compile(r"^(?:deltar|deltagare)\s*:?\s*(?P<rest>.+)$")
+_REMOVE = re.compile(r"^(?:ta\s+bort|stryk)\s+(?P<rest>.+)$", re.IGNORECASE)
 _WORDS = {
     "tillbaka": Move.BACK, "bakåt": Move.BACK,
     "hoppa över": Move.SKIP, "hoppa": Move.SKIP, "hoppa över steget": Move.SKIP,
@@ -70,6 +71,9 @@ def read_typed(text: str) -> Typed:
         return Typed(Move.NEXT, topic_numbers=found)
     if match := _PARTICIPANTS.match(cleaned):
         return Typed(Move.PARTICIPANTS, text=match.group("rest"))
+    # "ta bort närstående" removes a participant; "ta bort ..." about anything else is a note.
+    if (match := _REMOVE.match(cleaned)) and not read_participants(match["rest"])[1]:
+        return Typed(Move.PARTICIPANTS, text=f"inte {match['rest']}")
     return Typed(Move.NOTE, text=text.strip())
 
 
@@ -115,6 +119,35 @@ PARTICIPANT_WORDS = {
 }  # fmt: skip
 
 
+class Change(StrEnum):
+    ADD = "add"  # deltar arbetsterapeuten, deltar också närstående
+    REMOVE = "remove"  # deltar inte närstående, ta bort närstående
+    ONLY = "only"  # deltar bara den enskilde och handläggaren
+
+
+_CHANGE_WORDS = {"inte": Change.REMOVE, "ej": Change.REMOVE, "bara": Change.ONLY,
+                 "endast": Change.ONLY, "också": Change.ADD, "även": Change.ADD}  # fmt: skip
+_FILLER = re.compile(r"^(?:den|det|de|en|ett|vår|er)\s+(?=\S)")
+
+
+def read_participant_change(text: str) -> tuple[Change, list[str], list[str]]:
+    """'inte närstående' -> (REMOVE, ["relatives"], []); the words after the change word."""
+    words = normalize(text).lower().rstrip(".!").split(" ", 1)
+    change = _CHANGE_WORDS.get(words[0]) if len(words) == 2 else None
+    rest = words[1] if change is not None else " ".join(words)
+    found, unknown = read_participants(rest)
+    return change or Change.ADD, found, unknown
+
+
+def _participant_id(part: str) -> str | None:
+    """A participant word, also in its definite form ('arbetsterapeuten', 'sjuksköterskan')."""
+    part = _FILLER.sub("", part)
+    for candidate in (part, part[:-1], part[:-2]):
+        if candidate in PARTICIPANT_WORDS:
+            return PARTICIPANT_WORDS[candidate]
+    return None
+
+
 def read_participants(text: str) -> tuple[list[str], list[str]]:
     """'den enskilde, närstående och ssk' -> (ids, words not understood)."""
     parts = re.split(r",|\boch\b|\+|;", text.lower())
@@ -123,7 +156,7 @@ def read_participants(text: str) -> tuple[list[str], list[str]]:
     for part in (" ".join(p.split()) for p in parts):
         if not part:
             continue
-        pid = PARTICIPANT_WORDS.get(part)
+        pid = _participant_id(part)
         if pid is None:
             unknown.append(part)
         elif pid not in found:

@@ -344,6 +344,11 @@ def _form_field(
             floor = max(floor, end + timedelta(days=1))
         field["min"] = floor.isoformat()
         field["max"] = end.isoformat() if name == "date" and end else None
+        # The client refuses a date outside min/max with this text: name the range, not "saknas".
+        top = format_date(end) if name == "date" and end else None
+        field["error"] = view.text(
+            "meeting_field_date_range", field=label, first=format_date(floor), last=top
+        )
     elif name == "time":
         field["type"] = "time"
     elif name == "transport":
