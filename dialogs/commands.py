@@ -14,6 +14,7 @@ from storage.models import Role
 
 PERSONAL = "personal"
 TEAM = "team"
+GROUP = "groupChat"  # issue 16: a group chat or a Teams meeting's chat
 EVERYONE: frozenset[str] = frozenset()
 
 
@@ -45,7 +46,7 @@ _STAY_READERS: set[str] = {
 }  # fmt: skip
 
 COMMANDS: tuple[Command, ...] = (
-    _command("help", r"hjälp|hjalp|help|\?", {PERSONAL, TEAM}),
+    _command("help", r"hjälp|hjalp|help|\?", {PERSONAL, TEAM, GROUP}),
     _command(
         "link_channel",
         r"koppla\s+kanal(?:\s+(?P<unit>\S+))?",
@@ -58,11 +59,14 @@ COMMANDS: tuple[Command, ...] = (
     _command(
         "meeting_start",
         r"uppf[öo]ljning(?:s?m[öo]te)?(?:\s+(?P<code>\S+))?",
-        {PERSONAL},
+        {PERSONAL, GROUP},
         {Role.HANDLAGGARE},
     ),
     _command(
-        "meeting_takeover", r"ta\s+[öo]ver(?:\s+(?P<code>\S+))?", {PERSONAL}, {Role.HANDLAGGARE}
+        "meeting_takeover",
+        r"ta\s+[öo]ver(?:\s+(?P<code>\S+))?",
+        {PERSONAL, GROUP},
+        {Role.HANDLAGGARE},
     ),
     # issue 4: stays, readiness and hospital waits; a missing code gets a usage message
     _command(

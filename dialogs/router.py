@@ -19,7 +19,7 @@ from dialogs import (
     stay_cards,
     waits,
 )
-from dialogs.commands import match_command, normalize
+from dialogs.commands import GROUP, match_command, normalize
 from dialogs.forms import REROUTE
 from dialogs.meeting import dialog as meeting
 from dialogs.turn import Turn
@@ -105,6 +105,9 @@ async def route_text(turn: Turn, text: str) -> None:
         await turn.say("unknown_command", text=normalize(text)[:80] or "…")
         return
     command, match = found
+    if turn.scope == GROUP and GROUP not in command.scopes:
+        await turn.say("group_command_not_here")  # issue 16: no stay data in a shared chat
+        return
     if not command.allowed_for(turn.profile.roles):
         roles = ", ".join(turn.renderer.role_name(r).lower() for r in sorted(command.roles))
         await turn.say("not_allowed", roles=roles)

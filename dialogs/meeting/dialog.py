@@ -25,8 +25,8 @@ from botbuilder.dialogs import (
 )
 from botbuilder.schema import Activity, TextFormatTypes
 
-from dialogs.commands import TEAM, match_command
-from dialogs.meeting import service
+from dialogs.commands import GROUP, TEAM, match_command
+from dialogs.meeting import service, shared
 from dialogs.meeting.agenda import Agenda, AgendaStep, StepKind, default_agenda
 from dialogs.meeting.decision import (
     FIELDS,
@@ -38,7 +38,14 @@ from dialogs.meeting.decision import (
     parse_form,
     parse_kind,
 )
-from dialogs.meeting.inputs import Move, Submitted, is_yes, read_participants, read_submitted
+from dialogs.meeting.inputs import (
+    Move,
+    Submitted,
+    Typed,
+    is_yes,
+    read_participants,
+    read_submitted,
+)
 from dialogs.meeting.inputs import read_typed as read_typed_move
 from dialogs.meeting.views import (
     DECISION_TEMPLATE,
@@ -50,6 +57,7 @@ from dialogs.meeting.views import (
     field_question,
     meeting_summary,
     step_card,
+    step_line,
 )
 from dialogs.parsing import InvalidInput
 from dialogs.turn import Turn
@@ -83,6 +91,8 @@ async def start_command(turn: Turn, match: re.Match[str]) -> None:
         await turn.say("meeting_usage", example=await _example_code(turn))
         return
     stay = await service.stay_for_code(turn.session, code, turn.profile)
+    if not await _chat_allows(turn, stay):
+        return
     await _open_for_stay(turn, stay, code)
 
 
@@ -104,6 +114,8 @@ async def takeover_command(turn: Turn, match: re.Match[str]) -> None:
         await turn.say("meeting_takeover_usage", example=await _example_code(turn))
         return
     stay = await service.stay_for_code(turn.session, code, turn.profile)
+    if not await _chat_allows(turn, stay):
+        return
     await _take_over_stay(turn, stay, code)
 
 
@@ -130,6 +142,29 @@ async def step_action(turn: Turn, value: Mapping[str, Any]) -> None:
         await _offer_takeover(turn, meeting, stay)
         return
     await _begin(turn, meeting, submitted=dict(value))
+
+
+async def _chat_allows(turn: Turn, stay: Stay | None) -> bool:
+    """In a shared chat, only when every member is staff of the stay's unit (issue 16)."""
+    if turn.scope != GROUP or stay is None or not service.may_run_meetings(turn.profile, stay):
+        return True
+    check = await shared.chat_cleared(turn, stay)
+    if check is None:
+        return False
+    turn.extras["chat_members"] = check.member_ids
+    return True
+
+
+async def _open_card_here(turn: Turn, meeting: FollowUpMeeting) -> None:
+    """This conversation now shows the meeting: its card is posted anew, then updated."""
+    assert meeting.id is not None
+    await service.open_card(
+        turn.session,
+        turn.conversation_id,
+        meeting.id,
+        shared=turn.scope == GROUP,
+        member_ids=turn.extras.get("chat_members", ()),
+    )
 
 
 async def _open_for_stay(turn: Turn, stay: Stay | None, code: str) -> None:
@@ -160,6 +195,7 @@ async def _open_for_stay(turn: Turn, stay: Stay | None, code: str) -> None:
         await turn.say(
             "meeting_resumed", code=stay.case_code, step=meeting.current_step, total=total
         )
+    await _open_card_here(turn, meeting)
     await _begin(turn, meeting)
 
 
@@ -182,6 +218,7 @@ async def _take_over_stay(turn: Turn, stay: Stay | None, code: str) -> None:
             step=meeting.current_step,
             total=default_agenda().total,
         )
+    await _open_card_here(turn, meeting)
     await _begin(turn, meeting)
 
 
@@ -254,9 +291,10 @@ async def _refuse_card(
     Another unit's stay is refused without its case code, so a tampered id reveals nothing.
     """
     if stay is not None and stay.unit_id in turn.profile.unit_ids:
-        await turn.say("not_allowed", roles=turn.renderer.role_name(Role.HANDLAGGARE).lower())
+        role = turn.renderer.role_name(Role.HANDLAGGARE).lower()
+        await turn.say_private("not_allowed", roles=role)
     else:
-        await turn.say("stay_refused")
+        await turn.say_private("stay_refused")
     await turn.audit(
         "meeting.access_refused",
         stay_id=stay.id if stay else None,
@@ -306,12 +344,27 @@ def _belongs_elsewhere(context: TurnContext, meeting_id: Any) -> str | None:
         if action in (START_ACTION, TAKEOVER_ACTION):
             return "leave"
         if action == MEETING_ACTION:
+            if _in_group(context):  # a tampered or old card never ends the chat's meeting
+                return None
             return None if str(value.get("meeting_id")) == str(meeting_id) else "leave"
         return "pass"
     found = match_command(context.activity.text or "")
     if found is not None and found[0].id in _REDIRECTED_COMMANDS:
         return "leave"
     return None
+
+
+def _merged(current: MeetingTurn, ticked: set[str], shown: frozenset[str]) -> set[str]:
+    """Per topic: only what the presser changed on their card; the rest stays as now stored.
+
+    Two people ticking different topics of the same card, at once, both keep their ticks."""
+    stored = set(service.step_record(current.meeting, current.step).get("covered") or [])
+    return (stored | (ticked - shown)) - (shown - ticked)
+
+
+def _in_group(context: TurnContext) -> bool:
+    conversation = context.activity.conversation
+    return conversation is not None and conversation.conversation_type == GROUP
 
 
 @dataclass
@@ -379,6 +432,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
     async def continue_dialog(self, dialog_context: DialogContext) -> DialogTurnResult:
         current = await self._load(dialog_context)
         if current is None:
+            if Turn.of(dialog_context.context).extras.get("keep_meeting"):
+                return Dialog.end_of_turn
             return await dialog_context.end_dialog()
         activity = dialog_context.context.activity
         if dialog_context.active_dialog.state.pop("confirm_cancel", False):
@@ -411,9 +466,26 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         if meeting.status != MeetingStatus.IN_PROGRESS:
             await turn.say("meeting_not_open", code=stay.case_code)
             return None
+        if turn.scope == GROUP:
+            return await self._load_shared(turn, meeting, stay)
         if meeting.owner_id != turn.profile.id:
             name = await _staff_name(turn, meeting.owner_id)
             await turn.say("meeting_lost_to_other", name=name, code=stay.case_code)
+            return None
+        return MeetingTurn(turn, self.agenda, meeting, stay)
+
+    async def _load_shared(
+        self, turn: Turn, meeting: FollowUpMeeting, stay: Stay
+    ) -> MeetingTurn | None:
+        """A shared chat: staff of the unit act on the meeting, while no outsider has joined."""
+        card = await service.card_in(turn.session, turn.conversation_id)
+        if card is None or card.meeting_id != meeting.id or card.blocked:
+            await turn.say_private("meeting_shared_blocked")
+            return None
+        if stay.unit_id not in turn.profile.unit_ids:
+            await turn.say_private("stay_refused")
+            await turn.audit("meeting.access_refused", unit_id=stay.unit_id)
+            turn.extras["keep_meeting"] = True  # the chat's meeting goes on for the others
             return None
         return MeetingTurn(turn, self.agenda, meeting, stay)
 
@@ -426,23 +498,45 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
                 await current.say(field_question(current.view(), draft["asking"]))
                 return
             values = decision_form(current.view(), draft["kind"], submitted)
-            await current.turn.show_card(DECISION_TEMPLATE, **values)
+            await self._show(current, DECISION_TEMPLATE, values)
             return
         coordinators: Sequence[Any] = ()
         if current.step.kind is StepKind.COORDINATOR:
             coordinators = await service.coordinators_of(current.turn.session, current.stay)
-        await current.turn.show_card(STEP_TEMPLATE, **step_card(current.view(), coordinators))
+        await self._show(current, STEP_TEMPLATE, step_card(current.view(), coordinators))
+
+    async def _show(self, current: MeetingTurn, template: str, values: dict[str, Any]) -> None:
+        """The conversation's one meeting card, updated in place (issue 16)."""
+        turn, meeting = current.turn, current.meeting
+        assert meeting.id is not None
+        card = await service.card_in(turn.session, turn.conversation_id)
+        own = card is not None and card.meeting_id == meeting.id
+        member_ids = card.member_ids if card is not None and own else []
+        options = shared.card_options(turn, meeting, current.step, member_ids)
+        activity_id = card.activity_id if card is not None and own else None
+        turn.show_live_card(meeting.id, activity_id, template, **{**values, **options})
 
     # --- card submits ---
 
     async def _on_submit(
         self, dc: DialogContext, current: MeetingTurn, submitted: Submitted | None
     ) -> DialogTurnResult:
-        if submitted is None or submitted.step != current.meeting.current_step:
-            await current.say(current.text("meeting_stale_card"))
+        if (
+            submitted is None
+            or submitted.step != current.meeting.current_step
+            or submitted.meeting_id != current.meeting.id
+        ):
+            await current.turn.say_private("meeting_stale_card")
             await self._prompt(current)
             return Dialog.end_of_turn
-        refusal = self._apply_step_inputs(current, submitted.inputs)
+        if current.turn.scope == GROUP:
+            denied = shared.refusal_for(
+                current.turn.profile, current.meeting, current.step, submitted.move
+            )
+            if denied:
+                await current.turn.say_private(denied)
+                return Dialog.end_of_turn
+        refusal = self._apply_step_inputs(current, submitted.inputs, submitted.shown)
         if refusal:
             await current.say(refusal)
             await self._prompt(current)
@@ -451,6 +545,11 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             return await self._choose_kind(current, submitted.kind, mode="card")
         if submitted.move is Move.SAVE_DECISION:
             return await self._save_form(current, submitted)
+        if submitted.move is Move.SAVE:
+            await current.save()
+            await current.audit("meeting.step_saved", step=current.step.number)
+            await self._prompt(current)
+            return Dialog.end_of_turn
         if submitted.move is Move.LEAVE_DECISION:
             service.set_decision_part(current.meeting, "draft", None)
             await current.save()
@@ -458,7 +557,12 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             return Dialog.end_of_turn
         return await self._move(dc, current, submitted.move)
 
-    def _apply_step_inputs(self, current: MeetingTurn, inputs: Mapping[str, Any]) -> str | None:
+    def _apply_step_inputs(
+        self,
+        current: MeetingTurn,
+        inputs: Mapping[str, Any],
+        shown: frozenset[str] | None = None,
+    ) -> str | None:
         """Keep what a step card carried (topics, note, participants); a refusal keeps nothing."""
         step = current.step
         note = inputs.get("note")
@@ -471,7 +575,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         topic_keys = [f"topic_{topic_id}" for topic_id in step.topic_ids()]
         covered = None
         if any(key in inputs for key in topic_keys):
-            covered = [tid for tid in step.topic_ids() if str(inputs.get(f"topic_{tid}")) == "true"]
+            ticked = {tid for tid in step.topic_ids() if str(inputs.get(f"topic_{tid}")) == "true"}
+            covered = sorted(ticked if shown is None else _merged(current, ticked, shown))
         # An empty note field never clears a note: the card may predate a note typed in the chat.
         kept_note = note if isinstance(note, str) and note else None
         if covered is not None or kept_note is not None:
@@ -489,6 +594,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         self, dc: DialogContext, current: MeetingTurn, text: str
     ) -> DialogTurnResult:
         typed = read_typed_move(text)
+        if current.turn.scope == GROUP and not await self._typed_allowed(current, typed):
+            return Dialog.end_of_turn
         if typed.move is Move.HELP:
             await current.say(current.text("meeting_help"))
             return Dialog.end_of_turn
@@ -505,7 +612,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             kind = parse_kind(text) if current.step.kind is StepKind.DECISION else None
             if kind is not None:
                 return await self._choose_kind(current, kind, mode="typed")
-            return await self._typed_note(current, text)
+            return await self._typed_note(current, typed.text if typed.marked_note else text)
         if typed.move is Move.PARTICIPANTS:
             return await self._typed_participants(current, typed.text)
         covered: list[str] | None = None
@@ -515,6 +622,22 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
                 await current.say(self._numbers_problem(current))
                 return Dialog.end_of_turn
         return await self._move(dc, current, typed.move, covered)
+
+    async def _typed_allowed(self, current: MeetingTurn, typed: Typed) -> bool:
+        """A shared chat: notes only as "not: …" by the step's leader; the rest by the owner."""
+        turn = current.turn
+        if typed.move is Move.HELP:
+            return True
+        if typed.move is Move.NOTE and not typed.marked_note:
+            if shared.may_move(turn.profile, current.meeting):
+                return True  # the owner's answers (a decision kind, a field) stay as typed
+            await turn.say("meeting_shared_note_hint")
+            return False
+        denied = shared.refusal_for(turn.profile, current.meeting, current.step, typed.move)
+        if denied:
+            await turn.say(denied)
+            return False
+        return True
 
     def _covered_by_numbers(
         self, step: AgendaStep, numbers: tuple[int, ...] | None
@@ -552,7 +675,9 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             return Dialog.end_of_turn
         service.record_step(current.meeting, current.step, note=note)
         await current.save()
+        await current.audit("meeting.note", step=current.step.number)
         await current.say(current.text("meeting_note_saved", step=current.step.number))
+        await self._prompt(current)  # the card shows the note too
         return Dialog.end_of_turn
 
     async def _typed_participants(self, current: MeetingTurn, text: str) -> DialogTurnResult:
@@ -609,6 +734,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
     async def _advance(self, current: MeetingTurn, how: str) -> DialogTurnResult:
         step = current.step
         await current.audit("meeting.step", step=step.number, step_id=step.id, move=how)
+        if how != "decision":  # the decision has its own line
+            await current.say(step_line(current.view(), how))
         current.meeting.current_step = min(step.number + 1, current.agenda.total)
         await current.save()
         await self._prompt(current)
