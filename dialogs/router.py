@@ -22,6 +22,7 @@ from dialogs import (
 from dialogs.commands import GROUP, match_command, normalize
 from dialogs.forms import REROUTE
 from dialogs.meeting import dialog as meeting
+from dialogs.meeting import shared as shared_meeting
 from dialogs.turn import Turn
 from notifications.render import CARD_CONTENT_TYPE
 from storage.domain.pnr import contains_personal_number
@@ -67,6 +68,7 @@ ACTION_HANDLERS: dict[str, ActionHandler] = {
 InvokeHandler = Callable[[Turn, Mapping[str, Any]], Awaitable[dict[str, Any] | None]]
 INVOKE_HANDLERS: dict[str, InvokeHandler] = {
     stay_cards.READINESS_VERB: stay_cards.readiness_card,
+    shared_meeting.REFRESH_VERB: shared_meeting.refresh_card,  # issue 16: per-person views
 }
 
 

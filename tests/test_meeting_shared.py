@@ -277,3 +277,36 @@ async def test_personal_chat_keeps_one_card_and_short_step_lines(
     assert "tidigare läge" in " ".join(texts(sent))
     assert step_of(cards(sent)[-1]) == 4
     assert (await the_meeting(sessions)).current_step == 4
+
+
+async def test_refresh_shows_each_member_what_they_may_do(
+    channel: TeamsChannel, sessions: Any
+) -> None:
+    anna, sara, _per, ulla = await group_of_four(channel, sessions)
+    [card] = cards(await channel.say(anna, "uppföljning ÄNG-042", **in_group()))
+    for _ in range(2):
+        card = answered_card((await press(channel, anna, card, "Nästa"))[0])
+    refresh = card["refresh"]["action"]
+    assert refresh["type"] == "Action.Execute"
+
+    async def refreshed(who: TeamsUser) -> dict[str, Any]:
+        body, sent = await channel.execute(
+            who, refresh["verb"], refresh["data"], trigger="automatic", **in_group()
+        )
+        assert sent == []
+        return body
+
+    def titles(card: dict[str, Any]) -> set[str]:
+        return {n["title"] for n in walk(card) if str(n.get("type")).startswith("Action.")}
+
+    owner = answered_card(await refreshed(anna))
+    assert {"Nästa", "Tillbaka", "Pausa"} <= titles(owner)
+    nurse = answered_card(await refreshed(sara))  # step 3 is hers: inputs, no moves
+    assert titles(nurse) == {"Spara"} and topic_ids(nurse)
+    carer = answered_card(await refreshed(ulla))  # read-only
+    assert titles(carer) == set() and topic_ids(carer) == []
+    assert step_of(carer) == 3
+
+    await seed_staff(sessions, FOREIGN_NURSE)
+    body = await refreshed(user(channel, FOREIGN_NURSE))
+    assert body["type"] == MESSAGE_TYPE and "ÄNG-042" not in body["value"]

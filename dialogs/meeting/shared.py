@@ -19,10 +19,13 @@ from botbuilder.schema import Activity, ActivityTypes, ChannelAccount
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialogs.commands import GROUP
-from dialogs.meeting.agenda import BOT_LEADS, AgendaStep
+from dialogs.meeting import service
+from dialogs.meeting.agenda import BOT_LEADS, AgendaStep, StepKind, default_agenda
 from dialogs.meeting.inputs import Move
+from dialogs.meeting.views import STEP_TEMPLATE, MeetingView, step_card
 from dialogs.turn import Turn
 from notifications.render import Renderer
+from storage.domain.clock import local_today
 from storage.models import FollowUpMeeting, MeetingStatus, Stay
 from storage.repos.meeting_cards import MeetingCardRepository
 from storage.repos.meetings import MeetingRepository
@@ -196,6 +199,34 @@ def personal_view(
         "can_move": may_move(profile, meeting),
         "can_edit": may_edit(profile, meeting, step),
     }
+
+
+async def refresh_card(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Universal Actions refresh: the shared step card as this member may use it.
+
+    None (a refusal naming no stay) for a member of another unit, a chat that no longer shows
+    the meeting, or a meeting that is not running here."""
+    try:
+        meeting = await service.meeting_by_id(turn.session, int(data.get("meeting_id") or 0))
+    except (TypeError, ValueError):
+        return None
+    card = await service.card_in(turn.session, turn.conversation_id)
+    if meeting is None or card is None or card.meeting_id != meeting.id or card.blocked:
+        return None
+    stay = await service.stay_by_id(turn.session, meeting.stay_id)
+    if stay is None or stay.unit_id not in turn.profile.unit_ids:
+        return None
+    if meeting.status != MeetingStatus.IN_PROGRESS:
+        return None
+    agenda = default_agenda()
+    step = agenda.step(meeting.current_step)
+    coordinators: Sequence[Any] = ()
+    if step.kind is StepKind.COORDINATOR:
+        coordinators = await service.coordinators_of(turn.session, stay)
+    view = MeetingView(turn.renderer, agenda, meeting, stay, local_today(turn.clock))
+    values = {**step_card(view, coordinators), **personal_view(turn.profile, meeting, step)}
+    refreshed: dict[str, Any] = turn.renderer.card(STEP_TEMPLATE, **values)
+    return refreshed
 
 
 def shared_scope(turn: Turn) -> bool:
