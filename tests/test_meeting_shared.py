@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from notifications.render import Renderer
 from storage.db import transaction
-from storage.models import AuditEvent, MeetingCard
+from storage.models import AuditEvent, MeetingCard, OutboxMessage
 from tests.cards import assert_valid_card
 from tests.channel import TeamsChannel, TeamsUser
 from tests.connector import Member, Sent
@@ -310,3 +311,55 @@ async def test_refresh_shows_each_member_what_they_may_do(
     await seed_staff(sessions, FOREIGN_NURSE)
     body = await refreshed(user(channel, FOREIGN_NURSE))
     assert body["type"] == MESSAGE_TYPE and "ÄNG-042" not in body["value"]
+
+
+async def test_a_whole_meeting_in_a_group_leaves_one_card_and_step_lines(
+    channel: TeamsChannel, sessions: Any
+) -> None:
+    anna, sara, per, ulla = await group_of_four(channel, sessions)
+    connector = channel.connector
+    [card] = cards(await channel.say(anna, "uppföljning ÄNG-042", **in_group()))
+    leaders = {3: sara, 4: per, 5: ulla}
+    while step_of(card) < 8:
+        leader = leaders.get(step_of(card))
+        if leader is not None:  # each profession ticks its own step from the same card
+            first = topic_ids(card)[0]
+            card = answered_card(
+                (await press(channel, leader, card, "Spara", **{first: "true"}))[0]
+            )
+        card = answered_card((await press(channel, anna, card, "Nästa"))[0])
+    body, _sent = await press(channel, anna, card, "Hemgång")
+    form = answered_card(body)
+    decision = {
+        **card_inputs(form),
+        **button(form, "Spara beslutet")["data"],
+        "date": "2026-12-03",
+        "time": "09:30",
+        "transport": "fardtjanst",
+        "home_help_meets": "true",
+        "provider_name": "Hemtjänst Centrum",
+        "provider_contact": "010-123 45 67",
+    }
+    await channel.submit(anna, decision, **in_group())
+    card = cards(connector.updates(GROUP)[-1:])[0]
+    assert step_of(card) == 9
+    card = answered_card((await press(channel, anna, card, "Nästa"))[0])
+    body, sent = await press(channel, anna, card, "Avsluta mötet")
+
+    last = answered_card(body)
+    assert step_of(last) == 10
+    assert last["actions"] == [] and topic_ids(last) == []
+    posted_cards = [s for s in connector.posts(GROUP) if cards([s])]
+    assert len(posted_cards) == 1  # one card for the whole meeting, updated in place
+    lines = connector.texts(GROUP)
+    for step, leader_line in ((3, "1 av"), (4, "1 av"), (5, "1 av")):
+        assert any(line.startswith(f"Steg {step} klart: {leader_line}") for line in lines)
+    assert "Uppföljningsmötet för ÄNG-042 är sparat." in " ".join(texts(sent))
+    # The summary to paste is the owner's: queued to her personal chat, not posted in the group.
+    assert not any("Mötesdatum" in line for line in lines)
+    async with transaction(sessions) as session:
+        rows = (await session.exec(select(OutboxMessage))).all()
+    [summary] = [row for row in rows if row.kind == "meeting_summary"]
+    assert summary.recipient_staff_id is not None
+    assert "Mötesdatum" in summary.payload["summary"]
+    assert_valid_card(Renderer().card(summary.template, **summary.payload))

@@ -63,7 +63,7 @@ from dialogs.parsing import InvalidInput
 from dialogs.turn import Turn
 from notifications.formatting import format_date
 from notifications.meeting_summary import render_meeting_summary
-from notifications.notices import queue_takeover_notice
+from notifications.notices import queue_meeting_summary, queue_takeover_notice
 from storage.domain.clock import local_today
 from storage.domain.pnr import contains_personal_number
 from storage.models import DecisionKind, FollowUpMeeting, MeetingStatus, Role, Stay, StayStatus
@@ -136,7 +136,7 @@ async def step_action(turn: Turn, value: Mapping[str, Any]) -> None:
         await _refuse_card(turn, MEETING_ACTION, "meeting_id", value, stay)
         return
     if meeting.status != MeetingStatus.IN_PROGRESS:
-        await turn.say("meeting_not_open", code=stay.case_code)
+        await turn.say_private("meeting_not_open", code=stay.case_code)
         return
     if meeting.owner_id != turn.profile.id:
         await _offer_takeover(turn, meeting, stay)
@@ -513,6 +513,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         own = card is not None and card.meeting_id == meeting.id
         member_ids = card.member_ids if card is not None and own else []
         options = shared.card_options(turn, meeting, current.step, member_ids)
+        if meeting.status != MeetingStatus.IN_PROGRESS:  # held: the card stays, as a record
+            options.update(refresh=None, can_move=False, can_edit=False)
         activity_id = card.activity_id if card is not None and own else None
         turn.show_live_card(meeting.id, activity_id, template, **{**values, **options})
 
@@ -899,7 +901,6 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         )
         await current.audit("meeting.held", kind=final["kind"], notices=held.notices_queued)
         home_going = final["kind"] == DecisionKind.HOME_GOING
-        await current.say(*self._held_lines(current, held, home_going))
         units = await UnitRepository(turn.session).by_ids([stay.unit_id])
         summary = meeting_summary(
             view_before,
@@ -907,10 +908,27 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             coordinator_informed=home_going and held.notices_queued > 0,
             checklist_created=home_going,
         )
-        await turn.context.send_activity(
-            _paste_ready(render_meeting_summary(turn.renderer, summary))
-        )
+        text = render_meeting_summary(turn.renderer, summary)
+        if turn.scope == GROUP:  # the summary is the owner's to paste, not the chat's to read
+            await current.say(*self._held_lines(current, held, home_going)[:-1])
+            await self._send_summary_to_owner(current, text)
+            await self._prompt(current)  # the card's last state: the meeting is held
+            return await dc.end_dialog()
+        await current.say(*self._held_lines(current, held, home_going))
+        await turn.context.send_activity(_paste_ready(text))
         return await dc.end_dialog()
+
+    async def _send_summary_to_owner(self, current: MeetingTurn, text: str) -> None:
+        assert current.meeting.id is not None
+        await queue_meeting_summary(
+            current.turn.session,
+            meeting_id=current.meeting.id,
+            stay=current.stay,
+            owner_id=current.meeting.owner_id,
+            summary=text,
+            now=current.turn.clock.now(),
+        )
+        await current.say(current.text("meeting_summary_sent_to_owner"))
 
     def _held_lines(
         self, current: MeetingTurn, held: service.HeldMeeting, home_going: bool
@@ -928,7 +946,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
     async def _on_cancel_answer(
         self, dc: DialogContext, current: MeetingTurn, text: str
     ) -> DialogTurnResult:
-        if is_yes(text):
+        owner = shared.may_move(current.turn.profile, current.meeting)
+        if is_yes(text) and owner:
             await service.cancel_meeting(current.turn.session, current.meeting)
             await current.audit("meeting.cancel", step=current.step.number)
             await current.say(current.text("meeting_cancelled", code=current.stay.case_code))
