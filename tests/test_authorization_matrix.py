@@ -85,6 +85,8 @@ MATRIX: dict[str, tuple[set[str], bool]] = {
     "action:wait_new": (WAITERS, False),
     "action:wait_close": (WAITERS, True),
     "invoke:readiness_set": ({SSK}, True),
+    # issue 16: a shared chat's per-person card; a personal chat shows no shared card, so never
+    "invoke:meeting_refresh": (set(), True),
 }
 
 # What a refusal says: the fixed beginning of each refusal message of the catalogue.
@@ -197,6 +199,20 @@ async def _invoke(channel: TeamsChannel, user: TeamsUser, unit: str, world: Worl
     return [value if isinstance(value, str) else card_texts(value)]
 
 
+async def _refresh(channel: TeamsChannel, user: TeamsUser, unit: str, world: World) -> list[str]:
+    data = {"meeting_id": world.ids[unit]["meeting"], "step": 1}
+    activity = channel.activity(
+        user,
+        type_="invoke",
+        name="adaptiveCard/action",
+        value={"action": {"type": "Action.Execute", "verb": "meeting_refresh", "data": data}},
+    )
+    response = await channel.post(activity)
+    assert response.status == 200
+    value = (await response.json())["value"]
+    return [value if isinstance(value, str) else card_texts(value)]
+
+
 READY = {"kind": "medication", "status": "ready"}
 PROBES: dict[str, Probe] = {
     "command:help": _command("hjälp"),
@@ -224,6 +240,7 @@ PROBES: dict[str, Probe] = {
     "action:wait_new": _action("wait_new"),
     "action:wait_close": _action("wait_close", "wait", outcome="other"),
     "invoke:readiness_set": _invoke,
+    "invoke:meeting_refresh": _refresh,
 }
 # Takeover before the step button: afterwards the handläggare owns the meeting the step resumes.
 ORDER = (
@@ -233,7 +250,7 @@ ORDER = (
     "command:meeting_start", "action:meeting_start", "command:meeting_takeover",
     "action:meeting_takeover", "action:meeting", "action:readiness_set", "action:mark_ready",
     "invoke:readiness_set", "command:home_going", "action:home_going", "command:close_stay",
-    "action:close_stay", "action:wait_close",
+    "action:close_stay", "action:wait_close", "invoke:meeting_refresh",
 )  # fmt: skip
 
 

@@ -210,11 +210,16 @@ async def refresh_card(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | 
         meeting = await service.meeting_by_id(turn.session, int(data.get("meeting_id") or 0))
     except (TypeError, ValueError):
         return None
-    card = await service.card_in(turn.session, turn.conversation_id)
-    if meeting is None or card is None or card.meeting_id != meeting.id or card.blocked:
+    stay = await service.stay_by_id(turn.session, meeting.stay_id) if meeting else None
+    if meeting is None or stay is None or stay.unit_id not in turn.profile.unit_ids:
+        await turn.audit(
+            "meeting.access_refused",
+            stay_id=stay.id if stay else None,
+            detail={"action": REFRESH_VERB, "meeting_id": str(data.get("meeting_id"))[:20]},
+        )
         return None
-    stay = await service.stay_by_id(turn.session, meeting.stay_id)
-    if stay is None or stay.unit_id not in turn.profile.unit_ids:
+    card = await service.card_in(turn.session, turn.conversation_id)
+    if card is None or card.meeting_id != meeting.id or card.blocked:
         return None
     if meeting.status != MeetingStatus.IN_PROGRESS:
         return None
