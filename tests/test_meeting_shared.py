@@ -9,13 +9,19 @@ at once are merged per topic.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from typing import Any
 
+import aiohttp
+from aiohttp.test_utils import TestServer
 from sqlmodel import col, select
 
+from bot.app import create_app
+from bot.settings import Settings
 from notifications.render import Renderer
 from storage.db import transaction
+from storage.domain.clock import FixedClock
 from storage.models import AuditEvent, MeetingCard, OutboxMessage
 from tests.cards import assert_valid_card
 from tests.channel import TeamsChannel, TeamsUser
@@ -240,7 +246,7 @@ async def test_two_members_ticking_at_once_both_keep_their_ticks(
         press(channel, sara, card, "Spara", **{first: "true"}),
         press(channel, anna, card, "Spara", **{second: "true"}),
     )
-    assert a["type"] == CARD_TYPE and b["type"] == CARD_TYPE
+    assert a["type"] == CARD_TYPE and b["type"] == CARD_TYPE, (a, b)
     covered = (await the_meeting(sessions)).steps["health_nurse"]["covered"]
     assert covered == [first.removeprefix("topic_"), second.removeprefix("topic_")]
 
@@ -363,3 +369,36 @@ async def test_a_whole_meeting_in_a_group_leaves_one_card_and_step_lines(
     assert summary.recipient_staff_id is not None
     assert "Mötesdatum" in summary.payload["summary"]
     assert_valid_card(Renderer().card(summary.template, **summary.payload))
+
+
+async def test_two_instances_merge_ticks_pressed_at_once(
+    channel: TeamsChannel, sessions: Any, settings: Settings, clock: FixedClock
+) -> None:
+    """Two instances on one database (PostgreSQL when configured): presses at once lose nothing."""
+    anna, sara, _per, _ulla = await group_of_four(channel, sessions)
+    [card] = cards(await channel.say(anna, "uppföljning ÄNG-042", **in_group()))
+    for _ in range(2):
+        card = answered_card((await press(channel, anna, card, "Nästa"))[0])
+    topics = topic_ids(card)
+    second_instance = TestServer(create_app(settings, clock=clock), host="127.0.0.1")
+    await second_instance.start_server()
+    try:
+        async with aiohttp.ClientSession() as http:
+            other = TeamsChannel(
+                str(second_instance.make_url("")).rstrip("/"), channel.connector, http
+            )
+            other._ids = itertools.count(10_000)  # Teams' activity ids are unique
+            presses = [
+                press(channel, sara, card, "Spara", **{topics[0]: "true"}),
+                press(other, anna, card, "Spara", **{topics[1]: "true"}),
+                press(channel, sara, card, "Spara", **{topics[2]: "true"}),
+                press(other, anna, card, "Spara", **{topics[3]: "true"}),
+            ]
+            answers = await asyncio.gather(*presses)
+    finally:
+        await second_instance.close()
+    assert all(body["type"] == CARD_TYPE for body, _sent in answers)
+    covered = (await the_meeting(sessions)).steps["health_nurse"]["covered"]
+    assert covered == [topic.removeprefix("topic_") for topic in topics[:4]]
+    # Every instance updated the one card; none posted another.
+    assert len([s for s in channel.connector.posts(GROUP) if cards([s])]) == 1

@@ -52,6 +52,8 @@ def press_as_submit(activity: Activity) -> bool:
     """A meeting card's Action.Execute: rewrite it as the submit the meeting dialog reads."""
     if activity.type != ActivityTypes.invoke or activity.name != "adaptiveCard/action":
         return False
+    if _mapping(activity.value).get("action") == MEETING_VERB:
+        return True  # rewritten already, by an attempt of this turn that lost a race
     action = _mapping(_mapping(activity.value).get("action"))
     if action.get("verb") != MEETING_VERB:
         return False
