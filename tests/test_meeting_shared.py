@@ -22,7 +22,7 @@ from bot.settings import Settings
 from notifications.render import Renderer
 from storage.db import transaction
 from storage.domain.clock import FixedClock
-from storage.models import AuditEvent, MeetingCard, OutboxMessage
+from storage.models import AuditEvent, MeetingCard, OutboxMessage, Stay
 from tests.cards import assert_valid_card
 from tests.channel import TeamsChannel, TeamsUser
 from tests.connector import Member, Sent
@@ -402,3 +402,24 @@ async def test_two_instances_merge_ticks_pressed_at_once(
     assert covered == [topic.removeprefix("topic_") for topic in topics[:4]]
     # Every instance updated the one card; none posted another.
     assert len([s for s in channel.connector.posts(GROUP) if cards([s])]) == 1
+
+
+async def test_a_start_button_pressed_in_a_group_checks_the_members_too(
+    channel: TeamsChannel, sessions: Any
+) -> None:
+    """What issue 15's "Starta i chatten" will send: the meeting_start action, in the group."""
+    anna, _sara, _per, _ulla = await group_of_four(channel, sessions)
+    guest = Member("29:guest", "Gäst", "gast@annat.se", "aad-guest", user_role="guest")
+    channel.connector.members[guest.id] = guest
+    channel.connector.chats[GROUP].append(guest.id)
+    async with transaction(sessions) as session:
+        stay_id = (await session.exec(select(Stay))).one().id
+    sent = await channel.submit(anna, {"action": "meeting_start", "stay_id": stay_id}, **in_group())
+    assert cards(sent) == [] and "1 medlem som inte är personal" in texts(sent)[0]
+    assert all("ÄNG-042" not in json.dumps(s.activity, ensure_ascii=False) for s in sent)
+    assert await meetings_count(sessions) == 0
+
+    channel.connector.chats[GROUP].remove(guest.id)
+    sent = await channel.submit(anna, {"action": "meeting_start", "stay_id": stay_id}, **in_group())
+    [card] = cards(sent)
+    assert card["refresh"]["userIds"] == channel.connector.chats[GROUP]

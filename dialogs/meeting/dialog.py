@@ -101,6 +101,8 @@ async def start_action(turn: Turn, value: Mapping[str, Any]) -> None:
     if stay is None or not service.may_run_meetings(turn.profile, stay):
         await _refuse_card(turn, START_ACTION, "stay_id", value, stay)
         return
+    if not await _chat_allows(turn, stay):  # e.g. "Starta i chatten" pressed in a group
+        return
     await _open_for_stay(turn, stay, stay.case_code)
 
 
@@ -124,6 +126,8 @@ async def takeover_action(turn: Turn, value: Mapping[str, Any]) -> None:
     stay = await service.stay_by_id(turn.session, meeting.stay_id) if meeting else None
     if stay is None or not service.may_run_meetings(turn.profile, stay):
         await _refuse_card(turn, TAKEOVER_ACTION, "meeting_id", value, stay)
+        return
+    if not await _chat_allows(turn, stay):
         return
     await _take_over_stay(turn, stay, stay.case_code)
 
