@@ -221,7 +221,7 @@ async def one_press(
     return time.perf_counter() - started, answered
 
 
-async def run(rounds: int, database_url: str | None) -> dict[str, Any]:
+async def run(rounds: int, database_url: str | None, at_once: int = MEETINGS) -> dict[str, Any]:
     connector = Connector()
     connector_server = TestServer(connector.app(), host="127.0.0.1")
     await connector_server.start_server()
@@ -241,15 +241,19 @@ async def run(rounds: int, database_url: str | None) -> dict[str, Any]:
                 cards = [await open_meeting(driver, bot_server.app, m) for m in range(MEETINGS)]
                 latencies: list[float] = []
                 for round_ in range(rounds):
-                    results = await asyncio.gather(
-                        *(one_press(driver, m, cards[m], round_) for m in range(MEETINGS))
-                    )
-                    latencies.extend(seconds for seconds, _card in results)
-                    cards = [card for _seconds, card in results]
+                    for first in range(0, MEETINGS, at_once):
+                        batch = range(first, min(first + at_once, MEETINGS))
+                        results = await asyncio.gather(
+                            *(one_press(driver, m, cards[m], round_) for m in batch)
+                        )
+                        for m, (seconds, card) in zip(batch, results, strict=True):
+                            latencies.append(seconds)
+                            cards[m] = card
         finally:
             await bot_server.close()
             await connector_server.close()
-    return _figures(latencies, connector, "postgresql" if database_url else "sqlite")
+    figures = _figures(latencies, connector, "postgresql" if database_url else "sqlite")
+    return {**figures, "presses_at_once": at_once}
 
 
 def _figures(latencies: Sequence[float], connector: Connector, backend: str) -> dict[str, Any]:
@@ -277,8 +281,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=50)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--at-once", type=int, default=MEETINGS, help="presses sent together")
     args = parser.parse_args(argv)
-    figures = asyncio.run(run(args.rounds, args.database_url))
+    figures = asyncio.run(run(args.rounds, args.database_url, args.at_once))
     json.dump(figures, sys.stdout, indent=2, ensure_ascii=False)
     print()
     return 0
