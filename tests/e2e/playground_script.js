@@ -97,7 +97,12 @@ async function main() {
       } else if (turn.press !== undefined) {
         await useCard(page, turn);
       }
-      replies.push(await waitForReply(page, before, turn.expect, turn.wait || 20));
+      try {
+        replies.push(await waitForReply(page, before, turn.expect, turn.wait || 20));
+      } catch (error) {
+        await page.screenshot({ path: path.join(shotDir, 'playground-failure.png') });
+        throw error;
+      }
       await page.waitForTimeout(400);
       if (turn.shot) {
         await page.screenshot({ path: path.join(shotDir, turn.shot) });
