@@ -274,8 +274,8 @@ def invoke_message(text: str) -> Activity:
 
 async def _answer_press(turn: Turn) -> None:
     """A meeting press always gets an invoke answer: the card, or a short private message."""
-    body = turn.extras.get("press_answered")
-    if not isinstance(body, dict):
+    body = turn.press_answer
+    if body is None:
         text = turn.renderer.text("meeting_press_done")
         body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message"}
         body["value"] = text

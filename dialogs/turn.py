@@ -93,8 +93,10 @@ class Turn:
         await self.say_text(text)
 
     @property
-    def press_answered(self) -> bool:
-        return bool(self.extras.get("press_answered"))
+    def press_answer(self) -> dict[str, Any] | None:
+        """The invoke answer this turn set for a press (a card or a private message), if any."""
+        body = self.extras.get("press_answered")
+        return body if isinstance(body, dict) else None
 
     def _answer_press(self, body: dict[str, Any]) -> None:
         self.extras["press_answered"] = body

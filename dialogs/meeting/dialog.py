@@ -516,7 +516,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         card = await service.card_in(turn.session, turn.conversation_id)
         own = card is not None and card.meeting_id == meeting.id
         member_ids = card.member_ids if card is not None and own else []
-        options = shared.card_options(turn, meeting, current.step, member_ids)
+        options = shared.card_options(turn, member_ids)
         if meeting.status != MeetingStatus.IN_PROGRESS:  # held: the card stays, as a record
             options.update(refresh=None, can_move=False, can_edit=False)
         activity_id = card.activity_id if card is not None and own else None

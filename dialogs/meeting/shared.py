@@ -177,9 +177,7 @@ def refusal_for(
     return None if may_move(profile, meeting) else "meeting_shared_owner_moves"
 
 
-def card_options(
-    turn: Turn, meeting: FollowUpMeeting, step: AgendaStep, member_ids: Sequence[str]
-) -> dict[str, Any]:
+def card_options(turn: Turn, member_ids: Sequence[str]) -> dict[str, Any]:
     """Template values that differ between the personal card and the shared one."""
     if not shared_scope(turn):
         return {"execute": False, "refresh": None, "can_move": True, "can_edit": True}
