@@ -83,6 +83,7 @@ class Limits:
 @dataclass
 class Stats:
     posts: int = 0
+    updates: int = 0  # message updates: a meeting's one card changed in place (issue 16)
     throttled: int = 0
     member_lookups: int = 0
     by_conversation: Counter[str] = field(default_factory=Counter)
@@ -96,6 +97,7 @@ class Stats:
         duplicates = {marker: n for marker, n in self.markers.items() if n > 1}
         return {
             "posts": self.posts,
+            "updates": self.updates,
             "throttled": self.throttled,
             "member_lookups": self.member_lookups,
             "conversations": len(self.by_conversation),
@@ -154,6 +156,7 @@ class BenchConnector:
 
     async def _put(self, request: web.Request) -> web.StreamResponse:
         await request.read()
+        self.stats.updates += 1
         return web.json_response({"id": request.match_info["aid"]})
 
     async def _member(self, request: web.Request) -> web.StreamResponse:

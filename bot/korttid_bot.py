@@ -18,9 +18,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.identity import recognise
 from bot.turn_session import turn_transaction
-from dialogs.commands import PERSONAL, TEAM
+from dialogs.commands import GROUP, PERSONAL, TEAM
+from dialogs.meeting.shared import press_as_submit, recheck_members
 from dialogs.router import route_invoke, route_message
-from dialogs.turn import TURN_KEY, Turn
+from dialogs.turn import LIVE_CARD_KEY, TURN_KEY, LiveCard, Turn
 from dialogs.waits import PAYMENT_POLICY_KEY
 from notifications.dispatcher import EXPIRED_WAITING
 from notifications.outbox import queued_in
@@ -31,6 +32,7 @@ from storage.models import ConversationKind, ConversationRef
 from storage.repos.activities import GREETING_PREFIX, InboundActivityRepository
 from storage.repos.conversations import ConversationRepository
 from storage.repos.delivery import DeliveryRepository
+from storage.repos.meeting_cards import MeetingCardRepository
 from storage.repos.staff import StaffProfile, StaffRepository
 from storage.repos.state import ETagConflict
 from storage.repos.units import UnitRepository
@@ -94,6 +96,7 @@ class KorttidBot:
     async def _run_turn(self, context: TurnContext) -> None:
         """One attempt: the replies wait until the dialog state is saved, so an attempt that
         loses the eTag race has said nothing, and its retry does not say things twice."""
+        context.turn_state.pop(LIVE_CARD_KEY, None)
         async with turn_transaction(self.deps.sessions) as session:
             with _replies_held(context) as replies:
                 if not await self._first_delivery(session, context.activity):
@@ -104,11 +107,36 @@ class KorttidBot:
             # A caller that asked for expectReplies gets them in the HTTP answer instead.
             if replies and context.activity.delivery_mode != DeliveryModes.expect_replies:
                 await self._send_saved_replies(context, list(replies))
+        live = context.turn_state.get(LIVE_CARD_KEY)
+        if isinstance(live, LiveCard):
+            await self._deliver_live_card(context, live)
         if queued_in(session) and self.deps.outbox_queued is not None:
             self.deps.outbox_queued()  # committed: what the turn queued can go now
         released = context.turn_state.get(_RELEASED)
         if isinstance(released, int):
             self.deps.deliver_waiting(released)  # committed: what waited for them goes now
+
+    async def _deliver_live_card(self, context: TurnContext, live: LiveCard) -> None:
+        """After the save: update the conversation's one meeting card, or post it and keep its
+        id, so that every later turn (typed, pressed, on any instance) updates that message."""
+        activity = live.activity
+        target = live.activity_id
+        if target is None and context.activity.type == ActivityTypes.invoke:
+            target = context.activity.reply_to_id  # the card that was pressed
+        try:
+            if target:
+                activity.id = target
+                await context.update_activity(activity)
+            else:
+                target = (await context.send_activity(activity)).id
+        except Exception as error:
+            log.warning("live card not delivered: %s", type(error).__name__)
+            return
+        if target and target != live.activity_id:
+            async with turn_transaction(self.deps.sessions) as session:
+                await MeetingCardRepository(session).remember_activity(
+                    live.conversation_id, live.meeting_id, target
+                )
 
     async def _send_saved_replies(self, context: TurnContext, replies: list[Activity]) -> None:
         """The turn is saved: a reply that cannot be sent now must not end in the apology, which
@@ -168,6 +196,11 @@ class KorttidBot:
         )
         turn.extras[PAYMENT_POLICY_KEY] = self.deps.payment_policy
         context.turn_state[TURN_KEY] = turn
+        if press_as_submit(context.activity):
+            # A meeting card's Action.Execute runs through the meeting dialog like a submit.
+            await route_message(turn, self.deps.dialogs)
+            await _answer_press(turn)
+            return
         if context.activity.type == ActivityTypes.invoke:
             await route_invoke(turn)  # Action.Execute: answered in the HTTP response
             return
@@ -184,6 +217,8 @@ class KorttidBot:
             await _retire(context, conversations)
             return
         if not added:
+            if activity.members_added and _scope(activity) == GROUP:
+                await recheck_members(context, session, self.deps.renderer)
             return
         profile = await _maybe_recognise(context, session) if _scope(activity) == PERSONAL else None
         conversation_id = _conversation_id(activity)
@@ -272,8 +307,22 @@ def invoke_message(text: str) -> Activity:
     return Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body))
 
 
+async def _answer_press(turn: Turn) -> None:
+    """A meeting press always gets an invoke answer: the card, or a short private message."""
+    body = turn.press_answer
+    if body is None:
+        text = turn.renderer.text("meeting_press_done")
+        body = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message"}
+        body["value"] = text
+    await turn.context.send_activity(
+        Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body))
+    )
+
+
 def _scope(activity: Activity) -> str:
     conversation_type = activity.conversation.conversation_type if activity.conversation else None
+    if conversation_type == "groupChat":
+        return GROUP
     return TEAM if conversation_type == "channel" else PERSONAL
 
 

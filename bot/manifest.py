@@ -21,7 +21,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from bot.settings import Settings
-from dialogs.commands import COMMANDS, PERSONAL, TEAM, Command
+from dialogs.commands import COMMANDS, GROUP, PERSONAL, TEAM, Command
 from notifications.render import Renderer
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ TEMPLATE = "manifest.json.j2"
 ICONS = ("color.png", "outline.png")
 ACCENT_COLOR = "#0E7C86"
 DEFAULT_OUTPUT = Path("build") / "korttid-teams.zip"
-SCOPES = (PERSONAL, TEAM)
+SCOPES = (PERSONAL, TEAM, GROUP)  # issue 16: group and Teams meeting chats
 # Teams shows at most 10 commands per scope; titles and descriptions longer than this are cut.
 MAX_COMMANDS = 10
 MAX_TITLE = 32

@@ -14,6 +14,7 @@ from storage.models import Role
 
 PERSONAL = "personal"
 TEAM = "team"
+GROUP = "groupChat"  # issue 16: a group chat or a Teams meeting's chat
 EVERYONE: frozenset[str] = frozenset()
 
 
@@ -54,7 +55,7 @@ _STAY_READERS: set[str] = {
 _CALLED: set[str] = {Role.HANDLAGGARE, Role.SJUKSKOTERSKA, Role.REHAB, Role.OMSORGSPERSONAL}
 
 COMMANDS: tuple[Command, ...] = (
-    _command("help", r"hjälp|hjalp|help|\?", {PERSONAL, TEAM}),
+    _command("help", r"hjälp|hjalp|help|\?", {PERSONAL, TEAM, GROUP}),
     _command(
         "link_channel",
         r"koppla\s+kanal(?:\s+(?P<unit>\S+))?",
@@ -67,11 +68,14 @@ COMMANDS: tuple[Command, ...] = (
     _command(
         "meeting_start",
         r"uppf[öo]ljning(?:s?m[öo]te)?(?:\s+(?P<code>\S+))?",
-        {PERSONAL},
+        {PERSONAL, GROUP},
         {Role.HANDLAGGARE},
     ),
     _command(
-        "meeting_takeover", r"ta\s+[öo]ver(?:\s+(?P<code>\S+))?", {PERSONAL}, {Role.HANDLAGGARE}
+        "meeting_takeover",
+        r"ta\s+[öo]ver(?:\s+(?P<code>\S+))?",
+        {PERSONAL, GROUP},
+        {Role.HANDLAGGARE},
     ),
     # issue 4: stays, readiness and hospital waits; a missing code gets a usage message
     _command(

@@ -20,10 +20,11 @@ from dialogs import (
     stay_choice,
     waits,
 )
-from dialogs.commands import match_command, normalize
+from dialogs.commands import GROUP, match_command, normalize
 from dialogs.forms import REROUTE
 from dialogs.meeting import calling, underlag
 from dialogs.meeting import dialog as meeting
+from dialogs.meeting import shared as shared_meeting
 from dialogs.turn import Turn
 from notifications.render import CARD_CONTENT_TYPE
 from storage.domain.pnr import contains_personal_number
@@ -86,6 +87,7 @@ InvokeHandler = Callable[[Turn, Mapping[str, Any]], Awaitable[dict[str, Any] | N
 INVOKE_HANDLERS: dict[str, InvokeHandler] = {
     stay_cards.READINESS_VERB: stay_cards.readiness_card,
     calling.STATUS_VERB: calling.status_invoke,
+    shared_meeting.REFRESH_VERB: shared_meeting.refresh_card,  # issue 16: per-person views
 }
 
 
@@ -128,6 +130,9 @@ async def route_text(turn: Turn, text: str) -> None:
         await turn.say("unknown_command", text=normalize(text)[:80] or "…")
         return
     command, match = found
+    if turn.scope == GROUP and GROUP not in command.scopes:
+        await turn.say("group_command_not_here")  # issue 16: no stay data in a shared chat
+        return
     if not command.allowed_for(turn.profile.roles):
         roles = ", ".join(turn.renderer.role_name(r).lower() for r in sorted(command.roles))
         await turn.say("not_allowed", roles=roles)

@@ -7,16 +7,29 @@ from typing import Any
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.dialogs import DialogContext
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ActivityTypes
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from notifications.render import Renderer
+from notifications.render import CARD_CONTENT_TYPE, Renderer
 from storage.domain.clock import Clock
 from storage.models import ConversationRef
 from storage.repos.audit import AuditRepository
 from storage.repos.staff import StaffProfile
 
 TURN_KEY = "korttid.turn"
+LIVE_CARD_KEY = "korttid.live_card"
+MESSAGE_CONTENT_TYPE = "application/vnd.microsoft.activity.message"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCard:
+    """A conversation's one live card (issue 16): after the turn is saved, the bot updates the
+    message ``activity_id`` in place, or posts it and keeps the new message's id."""
+
+    conversation_id: str
+    meeting_id: int
+    activity: Activity
+    activity_id: str | None
 
 
 @dataclass
@@ -49,6 +62,44 @@ class Turn:
 
     async def show_card(self, template: str, /, **values: Any) -> None:
         await self.context.send_activity(self.card_activity(template, **values))
+
+    @property
+    def is_press(self) -> bool:
+        """An Action.Execute press: answered in the invoke response, not with new messages."""
+        return bool(self.context.activity.type == ActivityTypes.invoke)
+
+    @property
+    def conversation_id(self) -> str:
+        return str(self.context.activity.conversation.id).split(";messageid=", 1)[0]
+
+    def show_live_card(
+        self, meeting_id: int, activity_id: str | None, template: str, /, **values: Any
+    ) -> None:
+        """Show the card in place: the press's answer, else the message the bot updates."""
+        activity = self.card_activity(template, **values)
+        if self.is_press:
+            card = activity.attachments[0].content
+            self._answer_press({"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": card})
+        live = LiveCard(self.conversation_id, meeting_id, activity, activity_id)
+        self.context.turn_state[LIVE_CARD_KEY] = live
+
+    async def say_private(self, key: str, **values: Any) -> None:
+        """Only for the person who pressed: the invoke answer; typed, an ordinary reply."""
+        text = self.renderer.text(key, **values)
+        if self.is_press:
+            self._answer_press({"statusCode": 200, "type": MESSAGE_CONTENT_TYPE, "value": text})
+            self.context.turn_state.pop(LIVE_CARD_KEY, None)
+            return
+        await self.say_text(text)
+
+    @property
+    def press_answer(self) -> dict[str, Any] | None:
+        """The invoke answer this turn set for a press (a card or a private message), if any."""
+        body = self.extras.get("press_answered")
+        return body if isinstance(body, dict) else None
+
+    def _answer_press(self, body: dict[str, Any]) -> None:
+        self.extras["press_answered"] = body
 
     async def audit(
         self,

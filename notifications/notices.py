@@ -172,3 +172,31 @@ async def queue_takeover_notice(
         stay_id=stay.id,
         unit_id=stay.unit_id,
     )
+
+
+MEETING_SUMMARY_NOTICE = "meeting_summary_notice"
+
+
+async def queue_meeting_summary(
+    session: AsyncSession,
+    *,
+    meeting_id: int,
+    stay: Stay,
+    owner_id: int,
+    summary: str,
+    now: datetime,
+) -> bool:
+    """A meeting held in a shared chat: the summary to paste goes to the owner alone (issue 16)."""
+    assert stay.id is not None
+    lines = [line.strip() for line in summary.splitlines() if line.strip()]
+    return await enqueue(
+        session,
+        key=outbox_key("meeting_summary", meeting_id, owner_id),
+        kind="meeting_summary",
+        template=MEETING_SUMMARY_NOTICE,
+        payload={"case_code": stay.case_code, "summary": "\n".join(lines), "lines": lines},
+        due_at=now,
+        recipient_staff_id=owner_id,
+        stay_id=stay.id,
+        unit_id=stay.unit_id,
+    )

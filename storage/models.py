@@ -349,6 +349,25 @@ class MeetingUnderlag(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class MeetingCard(SQLModel, table=True):
+    """The one live meeting card of a conversation (issue 16): the message every turn updates.
+
+    Its activity id is kept here, not only in dialog state, so another instance, a typed command
+    and a card press all update the same message. In a shared chat the member ids checked at the
+    start (Teams MRIs, for the card's per-person refresh) are kept too; ``blocked`` is set when a
+    member who is not staff of the stay's unit joins, and then no stay data is shown there.
+    """
+
+    __tablename__ = "meeting_card"
+    conversation_id: str = Field(max_length=400, primary_key=True)
+    meeting_id: int = Field(foreign_key="followup_meeting.id", index=True)
+    activity_id: str | None = Field(default=None, max_length=200)
+    shared: bool = Field(default=False)
+    blocked: bool = Field(default=False)
+    member_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class ReadinessItem(SQLModel, table=True):
     __tablename__ = "readiness_item"
     __table_args__ = (

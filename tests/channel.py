@@ -96,6 +96,20 @@ class TeamsChannel:
         activity = self.activity(user, value=value, **kwargs)
         return await self._exchange(activity)
 
+    async def execute(
+        self, user: TeamsUser, verb: str, data: dict[str, Any], **kwargs: Any
+    ) -> tuple[dict[str, Any], list[Sent]]:
+        """An Action.Execute press: the invoke answer's body, and what the bot sent meanwhile."""
+        value = {"action": {"type": "Action.Execute", "verb": verb, "data": data}}
+        value["trigger"] = kwargs.pop("trigger", "manual")
+        activity = self.activity(
+            user, type_="invoke", name="adaptiveCard/action", value=value, **kwargs
+        )
+        before = len(self.connector.sent)
+        response = await self.post(activity)
+        assert response.status == 200, response.status
+        return await response.json(), self.connector.sent[before:]
+
     async def _exchange(self, activity: dict[str, Any]) -> list[Sent]:
         before = len(self.connector.sent)
         response = await self.post(activity)

@@ -29,12 +29,14 @@ class Member:
     name: str
     email: str
     aad_object_id: str
+    user_role: str = "user"  # Teams says "guest" for a guest of the tenant
 
 
 @dataclass
 class LocalConnector:
     sent: list[Sent] = field(default_factory=list)
     members: dict[str, Member] = field(default_factory=dict)
+    chats: dict[str, list[str]] = field(default_factory=dict)  # group chat id -> member ids
     failures: list[Callable[[web.Request], web.StreamResponse | None]] = field(default_factory=list)
     server: TestServer | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -50,6 +52,7 @@ class LocalConnector:
         app.router.add_post("/v3/conversations/{cid}/activities", self._post)
         app.router.add_put("/v3/conversations/{cid}/activities/{aid}", self._put)
         app.router.add_get("/v3/conversations/{cid}/members/{mid}", self._member)
+        app.router.add_get("/v3/conversations/{cid}/pagedmembers", self._paged_members)
         app.router.add_post("/v3/conversations", self._create_conversation)
         return app
 
@@ -105,6 +108,31 @@ class LocalConnector:
             }
         )
 
+    async def _paged_members(self, request: web.Request) -> web.StreamResponse:
+        """Teams' paged member list: ``pageSize`` at a time, an offset as continuation token."""
+        fault = self._fault(request)
+        if fault is not None:
+            return fault
+        ids = self.chats.get(request.match_info["cid"], [])
+        size = int(request.query.get("pageSize") or 50)
+        start = int(request.query.get("continuationToken") or 0)
+        page = [self._account(self.members[mid]) for mid in ids[start : start + size]]
+        more = start + size < len(ids)
+        return web.json_response(
+            {"members": page, "continuationToken": str(start + size) if more else None}
+        )
+
+    @staticmethod
+    def _account(member: Member) -> dict[str, Any]:
+        return {
+            "id": member.id,
+            "name": member.name,
+            "email": member.email,
+            "userPrincipalName": member.email,
+            "aadObjectId": member.aad_object_id,
+            "userRole": member.user_role,
+        }
+
     async def _create_conversation(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         return web.json_response(
@@ -122,6 +150,13 @@ class LocalConnector:
                 if attachment.get("contentType") == "application/vnd.microsoft.card.adaptive":
                     cards.append(attachment["content"])
         return cards
+
+    def posts(self, conversation_id: str | None = None) -> list[Sent]:
+        return [s for s in self.for_conversation(conversation_id) if s.method == "POST"]
+
+    def updates(self, conversation_id: str | None = None) -> list[Sent]:
+        """Message updates (PUT on an activity): a card changed in place."""
+        return [s for s in self.for_conversation(conversation_id) if s.method == "PUT"]
 
     def for_conversation(self, conversation_id: str | None) -> list[Sent]:
         return [

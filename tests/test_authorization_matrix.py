@@ -110,6 +110,8 @@ MATRIX: dict[str, tuple[set[str], bool]] = {
     "action:underlag_save": (CALLED, True),
     "action:call_cancel": ({HL}, True),
     "invoke:call_status": ({HL}, True),
+    # issue 16: a shared chat's per-person card; a personal chat shows no shared card, so never
+    "invoke:meeting_refresh": (set(), True),
 }
 
 # What a refusal says: the fixed beginning of each refusal message of the catalogue.
@@ -225,25 +227,30 @@ async def _invoke(channel: TeamsChannel, user: TeamsUser, unit: str, world: Worl
     return [value if isinstance(value, str) else card_texts(value)]
 
 
-async def _call_status(
-    channel: TeamsChannel, user: TeamsUser, unit: str, world: World
+async def _action_execute(
+    channel: TeamsChannel, user: TeamsUser, verb: str, data: dict[str, Any]
 ) -> list[str]:
     activity = channel.activity(
         user,
         type_="invoke",
         name="adaptiveCard/action",
-        value={
-            "action": {
-                "type": "Action.Execute",
-                "verb": "call_status",
-                "data": {"call_id": world.ids[unit]["call"]},
-            }
-        },
+        value={"action": {"type": "Action.Execute", "verb": verb, "data": data}},
     )
     response = await channel.post(activity)
     assert response.status == 200
     value = (await response.json())["value"]
     return [value if isinstance(value, str) else card_texts(value)]
+
+
+async def _call_status(
+    channel: TeamsChannel, user: TeamsUser, unit: str, world: World
+) -> list[str]:
+    return await _action_execute(channel, user, "call_status", {"call_id": world.ids[unit]["call"]})
+
+
+async def _refresh(channel: TeamsChannel, user: TeamsUser, unit: str, world: World) -> list[str]:
+    data = {"meeting_id": world.ids[unit]["meeting"], "step": 1}
+    return await _action_execute(channel, user, "meeting_refresh", data)
 
 
 READY = {"kind": "medication", "status": "ready"}
@@ -287,6 +294,7 @@ PROBES: dict[str, Probe] = {
     "action:underlag_save": _action("underlag_save", "call", step_id="health_nurse"),
     "action:call_cancel": _action("call_cancel", "call"),
     "invoke:call_status": _call_status,
+    "invoke:meeting_refresh": _refresh,
 }
 # Takeover before the step button: afterwards the handläggare owns the meeting the step resumes.
 ORDER = (
@@ -296,7 +304,7 @@ ORDER = (
     "command:meeting_start", "action:meeting_start", "command:meeting_takeover",
     "action:meeting_takeover", "action:meeting", "action:readiness_set", "action:mark_ready",
     "invoke:readiness_set", "command:home_going", "action:home_going", "command:close_stay",
-    "action:close_stay", "action:wait_close", "action:with_stay",
+    "action:close_stay", "action:wait_close", "action:with_stay", "invoke:meeting_refresh",
     "command:meeting_call", "action:call_start", "command:meeting_call_status", "action:call_show",
     "invoke:call_status", "action:call_change", "command:call_coming", "command:call_not_coming",
     "action:call_answer", "command:underlag", "action:call_underlag", "action:underlag_save",

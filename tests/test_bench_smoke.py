@@ -71,8 +71,11 @@ async def test_the_phase_timers_account_for_every_meeting_step_turn(tmp_path: Pa
     measured = json.loads(report.read_text(encoding="utf-8"))
     phases = measured["phases"]
     assert measured["turns"] >= 30
-    for phase in ("process_activity", "route_message", "send_activities", "_save_state"):
+    # Every meeting turn updates the meeting's one card in place (issue 16); "nästa" also sends
+    # its short step line, "tillbaka" nothing else.
+    for phase in ("process_activity", "route_message", "update_activity", "_save_state"):
         assert phases[phase]["calls_per_turn"] == pytest.approx(1, abs=0.1)
+    assert phases["send_activities"]["calls_per_turn"] == pytest.approx(0.5, abs=0.1)
     assert phases["statement in the driver"]["calls_per_turn"] >= 5
     parts = ("route_message", "send_activities", "_save_state", "recognise", "_first_delivery")
     assert 0 < sum(phases[p]["ms_per_turn"] for p in parts) < phases["_run_turn"]["ms_per_turn"]

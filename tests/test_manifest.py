@@ -24,7 +24,7 @@ from bot.manifest import (
     command_title,
     commands_in_scope,
 )
-from dialogs.commands import PERSONAL, TEAM, match_command
+from dialogs.commands import GROUP, PERSONAL, TEAM, match_command
 from notifications.render import Renderer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,7 +131,7 @@ def test_cli_builds_a_package_that_validates(
     assert manifest["manifestVersion"] == MANIFEST_VERSION
     assert manifest["id"] == BOT_ID  # the app id defaults to the bot id: stable across rebuilds
     assert manifest["bots"][0]["botId"] == BOT_ID
-    assert manifest["bots"][0]["scopes"] == ["personal", "team"]
+    assert manifest["bots"][0]["scopes"] == ["personal", "team", "groupChat"]
     assert manifest["validDomains"] == ["korttid.exempelby.se"]
     assert manifest["name"]["short"] == "Korttid"
     assert "korttidsvistelse" in manifest["name"]["full"]
@@ -266,7 +266,7 @@ def _listed(manifest: dict[str, Any], scope: str) -> list[dict[str, str]]:
     return lists[0]["commands"] if lists else []
 
 
-@pytest.mark.parametrize("scope", [PERSONAL, TEAM])
+@pytest.mark.parametrize("scope", [PERSONAL, TEAM, GROUP])
 def test_command_menu_lists_exactly_what_the_bot_understands(tmp_path: Path, scope: str) -> None:
     manifest, _files = build(tmp_path)
     catalogue = Renderer().catalogue["commands"]

@@ -26,8 +26,8 @@ from botbuilder.dialogs import (
 )
 from botbuilder.schema import Activity, TextFormatTypes
 
-from dialogs.commands import TEAM, match_command
-from dialogs.meeting import calls, service
+from dialogs.commands import GROUP, TEAM, match_command
+from dialogs.meeting import calls, service, shared
 from dialogs.meeting.agenda import Agenda, AgendaStep, StepKind, default_agenda
 from dialogs.meeting.decision import (
     FIELDS,
@@ -45,6 +45,7 @@ from dialogs.meeting.inputs import (
     Change,
     Move,
     Submitted,
+    Typed,
     is_yes,
     read_participant_change,
     read_submitted,
@@ -60,13 +61,14 @@ from dialogs.meeting.views import (
     field_question,
     meeting_summary,
     step_card,
+    step_line,
 )
 from dialogs.parsing import InvalidInput
 from dialogs.reach import Reach, reach_of, waiting_lines
 from dialogs.turn import Turn
 from notifications.formatting import format_date
 from notifications.meeting_summary import render_meeting_summary
-from notifications.notices import queue_takeover_notice
+from notifications.notices import queue_meeting_summary, queue_takeover_notice
 from storage.domain.clock import local_today
 from storage.domain.pnr import contains_personal_number
 from storage.models import DecisionKind, FollowUpMeeting, MeetingStatus, Role, Stay, StayStatus
@@ -94,6 +96,8 @@ async def start_command(turn: Turn, match: re.Match[str]) -> None:
         await turn.say("meeting_usage", example=await _example_code(turn))
         return
     stay = await service.stay_for_code(turn.session, code, turn.profile)
+    if not await _chat_allows(turn, stay):
+        return
     await _open_for_stay(turn, stay, code)
 
 
@@ -101,6 +105,8 @@ async def start_action(turn: Turn, value: Mapping[str, Any]) -> None:
     stay = await _stay_from(turn, value.get("stay_id"))
     if stay is None or not service.may_run_meetings(turn.profile, stay):
         await _refuse_card(turn, START_ACTION, "stay_id", value, stay)
+        return
+    if not await _chat_allows(turn, stay):  # e.g. "Starta i chatten" pressed in a group
         return
     await _open_for_stay(turn, stay, stay.case_code)
 
@@ -115,6 +121,8 @@ async def takeover_command(turn: Turn, match: re.Match[str]) -> None:
         await turn.say("meeting_takeover_usage", example=await _example_code(turn))
         return
     stay = await service.stay_for_code(turn.session, code, turn.profile)
+    if not await _chat_allows(turn, stay):
+        return
     await _take_over_stay(turn, stay, code)
 
 
@@ -123,6 +131,8 @@ async def takeover_action(turn: Turn, value: Mapping[str, Any]) -> None:
     stay = await service.stay_by_id(turn.session, meeting.stay_id) if meeting else None
     if stay is None or not service.may_run_meetings(turn.profile, stay):
         await _refuse_card(turn, TAKEOVER_ACTION, "meeting_id", value, stay)
+        return
+    if not await _chat_allows(turn, stay):
         return
     await _take_over_stay(turn, stay, stay.case_code)
 
@@ -135,12 +145,35 @@ async def step_action(turn: Turn, value: Mapping[str, Any]) -> None:
         await _refuse_card(turn, MEETING_ACTION, "meeting_id", value, stay)
         return
     if meeting.status != MeetingStatus.IN_PROGRESS:
-        await turn.say("meeting_not_open", code=stay.case_code)
+        await turn.say_private("meeting_not_open", code=stay.case_code)
         return
     if meeting.owner_id != turn.profile.id:
         await _offer_takeover(turn, meeting, stay)
         return
     await _begin(turn, meeting, submitted=dict(value))
+
+
+async def _chat_allows(turn: Turn, stay: Stay | None) -> bool:
+    """In a shared chat, only when every member is staff of the stay's unit (issue 16)."""
+    if turn.scope != GROUP or stay is None or not service.may_run_meetings(turn.profile, stay):
+        return True
+    check = await shared.chat_cleared(turn, stay)
+    if check is None:
+        return False
+    turn.extras["chat_members"] = check.member_ids
+    return True
+
+
+async def _open_card_here(turn: Turn, meeting: FollowUpMeeting) -> None:
+    """This conversation now shows the meeting: its card is posted anew, then updated."""
+    assert meeting.id is not None
+    await service.open_card(
+        turn.session,
+        turn.conversation_id,
+        meeting.id,
+        shared=turn.scope == GROUP,
+        member_ids=turn.extras.get("chat_members", ()),
+    )
 
 
 async def _open_for_stay(turn: Turn, stay: Stay | None, code: str) -> None:
@@ -172,6 +205,7 @@ async def _open_for_stay(turn: Turn, stay: Stay | None, code: str) -> None:
         await turn.say(
             "meeting_resumed", code=stay.case_code, step=meeting.current_step, total=total
         )
+    await _open_card_here(turn, meeting)
     await _begin(turn, meeting)
 
 
@@ -203,6 +237,7 @@ async def _take_over_stay(turn: Turn, stay: Stay | None, code: str) -> None:
             step=meeting.current_step,
             total=default_agenda().total,
         )
+    await _open_card_here(turn, meeting)
     await _begin(turn, meeting)
 
 
@@ -275,9 +310,10 @@ async def _refuse_card(
     Another unit's stay is refused without its case code, so a tampered id reveals nothing.
     """
     if stay is not None and stay.unit_id in turn.profile.unit_ids:
-        await turn.say("not_allowed", roles=turn.renderer.role_name(Role.HANDLAGGARE).lower())
+        role = turn.renderer.role_name(Role.HANDLAGGARE).lower()
+        await turn.say_private("not_allowed", roles=role)
     else:
-        await turn.say("stay_refused")
+        await turn.say_private("stay_refused")
     await turn.audit(
         "meeting.access_refused",
         stay_id=stay.id if stay else None,
@@ -327,12 +363,27 @@ def _belongs_elsewhere(context: TurnContext, meeting_id: Any) -> str | None:
         if action in (START_ACTION, TAKEOVER_ACTION):
             return "leave"
         if action == MEETING_ACTION:
+            if _in_group(context):  # a tampered or old card never ends the chat's meeting
+                return None
             return None if str(value.get("meeting_id")) == str(meeting_id) else "leave"
         return "pass"
     found = match_command(context.activity.text or "")
     if found is not None and found[0].id in _REDIRECTED_COMMANDS:
         return "leave"
     return None
+
+
+def _merged(current: MeetingTurn, ticked: set[str], shown: frozenset[str]) -> set[str]:
+    """Per topic: only what the presser changed on their card; the rest stays as now stored.
+
+    Two people ticking different topics of the same card, at once, both keep their ticks."""
+    stored = set(service.step_record(current.meeting, current.step).get("covered") or [])
+    return (stored | (ticked - shown)) - (shown - ticked)
+
+
+def _in_group(context: TurnContext) -> bool:
+    conversation = context.activity.conversation
+    return conversation is not None and conversation.conversation_type == GROUP
 
 
 @dataclass
@@ -402,6 +453,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
     async def continue_dialog(self, dialog_context: DialogContext) -> DialogTurnResult:
         current = await self._load(dialog_context)
         if current is None:
+            if Turn.of(dialog_context.context).extras.get("keep_meeting"):
+                return Dialog.end_of_turn
             return await dialog_context.end_dialog()
         activity = dialog_context.context.activity
         if dialog_context.active_dialog.state.pop("confirm_cancel", False):
@@ -435,9 +488,27 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         if meeting.status != MeetingStatus.IN_PROGRESS:
             await turn.say("meeting_not_open", code=stay.case_code)
             return None
+        if turn.scope == GROUP:
+            return await self._load_shared(turn, meeting, stay)
         if meeting.owner_id != turn.profile.id:
             name = await _staff_name(turn, meeting.owner_id)
             await turn.say("meeting_lost_to_other", name=name, code=stay.case_code)
+            return None
+        prepared = await calls.prepared_for(turn.session, turn.renderer, stay)
+        return MeetingTurn(turn, self.agenda, meeting, stay, prepared)
+
+    async def _load_shared(
+        self, turn: Turn, meeting: FollowUpMeeting, stay: Stay
+    ) -> MeetingTurn | None:
+        """A shared chat: staff of the unit act on the meeting, while no outsider has joined."""
+        card = await service.card_in(turn.session, turn.conversation_id)
+        if card is None or card.meeting_id != meeting.id or card.blocked:
+            await turn.say_private("meeting_shared_blocked")
+            return None
+        if stay.unit_id not in turn.profile.unit_ids:
+            await turn.say_private("stay_refused")
+            await turn.audit("meeting.access_refused", unit_id=stay.unit_id)
+            turn.extras["keep_meeting"] = True  # the chat's meeting goes on for the others
             return None
         prepared = await calls.prepared_for(turn.session, turn.renderer, stay)
         return MeetingTurn(turn, self.agenda, meeting, stay, prepared)
@@ -451,23 +522,47 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
                 await current.say(field_question(current.view(), draft["asking"]))
                 return
             values = decision_form(current.view(), draft["kind"], submitted)
-            await current.turn.show_card(DECISION_TEMPLATE, **values)
+            await self._show(current, DECISION_TEMPLATE, values)
             return
         coordinators: Sequence[Any] = ()
         if current.step.kind is StepKind.COORDINATOR:
             coordinators = await service.coordinators_of(current.turn.session, current.stay)
-        await current.turn.show_card(STEP_TEMPLATE, **step_card(current.view(), coordinators))
+        await self._show(current, STEP_TEMPLATE, step_card(current.view(), coordinators))
+
+    async def _show(self, current: MeetingTurn, template: str, values: dict[str, Any]) -> None:
+        """The conversation's one meeting card, updated in place (issue 16)."""
+        turn, meeting = current.turn, current.meeting
+        assert meeting.id is not None
+        card = await service.card_in(turn.session, turn.conversation_id)
+        own = card is not None and card.meeting_id == meeting.id
+        member_ids = card.member_ids if card is not None and own else []
+        options = shared.card_options(turn, member_ids)
+        if meeting.status != MeetingStatus.IN_PROGRESS:  # held: the card stays, as a record
+            options.update(refresh=None, can_move=False, can_edit=False)
+        activity_id = card.activity_id if card is not None and own else None
+        turn.show_live_card(meeting.id, activity_id, template, **{**values, **options})
 
     # --- card submits ---
 
     async def _on_submit(
         self, dc: DialogContext, current: MeetingTurn, submitted: Submitted | None
     ) -> DialogTurnResult:
-        if submitted is None or submitted.step != current.meeting.current_step:
-            await current.say(current.text("meeting_stale_card"))
+        if (
+            submitted is None
+            or submitted.step != current.meeting.current_step
+            or submitted.meeting_id != current.meeting.id
+        ):
+            await current.turn.say_private("meeting_stale_card")
             await self._prompt(current)
             return Dialog.end_of_turn
-        refusal = self._apply_step_inputs(current, submitted.inputs)
+        if current.turn.scope == GROUP:
+            denied = shared.refusal_for(
+                current.turn.profile, current.meeting, current.step, submitted.move
+            )
+            if denied:
+                await current.turn.say_private(denied)
+                return Dialog.end_of_turn
+        refusal = self._apply_step_inputs(current, submitted.inputs, submitted.shown)
         if refusal:
             await current.say(refusal)
             await self._prompt(current)
@@ -478,6 +573,11 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             return await self._choose_kind(current, submitted.kind, mode="card")
         if submitted.move is Move.SAVE_DECISION:
             return await self._save_form(current, submitted)
+        if submitted.move is Move.SAVE:
+            await current.save()
+            await current.audit("meeting.step_saved", step=current.step.number)
+            await self._prompt(current)
+            return Dialog.end_of_turn
         if submitted.move is Move.LEAVE_DECISION:
             service.set_decision_part(current.meeting, "draft", None)
             await current.save()
@@ -485,7 +585,12 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             return Dialog.end_of_turn
         return await self._move(dc, current, submitted.move)
 
-    def _apply_step_inputs(self, current: MeetingTurn, inputs: Mapping[str, Any]) -> str | None:
+    def _apply_step_inputs(
+        self,
+        current: MeetingTurn,
+        inputs: Mapping[str, Any],
+        shown: frozenset[str] | None = None,
+    ) -> str | None:
         """Keep what a step card carried (topics, note, participants); a refusal keeps nothing."""
         step = current.step
         note = inputs.get("note")
@@ -498,7 +603,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         topic_keys = [f"topic_{topic_id}" for topic_id in step.topic_ids()]
         covered = None
         if any(key in inputs for key in topic_keys):
-            covered = [tid for tid in step.topic_ids() if str(inputs.get(f"topic_{tid}")) == "true"]
+            ticked = {tid for tid in step.topic_ids() if str(inputs.get(f"topic_{tid}")) == "true"}
+            covered = sorted(ticked if shown is None else _merged(current, ticked, shown))
         # An empty note field never clears a note: the card may predate a note typed in the chat.
         kept_note = note if isinstance(note, str) and note else None
         if covered is not None or kept_note is not None:
@@ -516,6 +622,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         self, dc: DialogContext, current: MeetingTurn, text: str
     ) -> DialogTurnResult:
         typed = read_typed_move(text)
+        if current.turn.scope == GROUP and not await self._typed_allowed(current, typed):
+            return Dialog.end_of_turn
         if typed.move is Move.HELP:
             await current.say(current.text("meeting_help"))
             return Dialog.end_of_turn
@@ -534,7 +642,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             kind = parse_kind(text) if current.step.kind is StepKind.DECISION else None
             if kind is not None:
                 return await self._choose_kind(current, kind, mode="typed")
-            return await self._typed_note(current, text)
+            return await self._typed_note(current, typed.text if typed.marked_note else text)
         if typed.move is Move.PARTICIPANTS:
             return await self._typed_participants(current, typed.text)
         covered: list[str] | None = None
@@ -544,6 +652,22 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
                 await current.say(self._numbers_problem(current))
                 return Dialog.end_of_turn
         return await self._move(dc, current, typed.move, covered)
+
+    async def _typed_allowed(self, current: MeetingTurn, typed: Typed) -> bool:
+        """A shared chat: notes only as "not: …" by the step's leader; the rest by the owner."""
+        turn = current.turn
+        if typed.move is Move.HELP:
+            return True
+        if typed.move is Move.NOTE and not typed.marked_note:
+            if shared.may_move(turn.profile, current.meeting):
+                return True  # the owner's answers (a decision kind, a field) stay as typed
+            await turn.say("meeting_shared_note_hint")
+            return False
+        denied = shared.refusal_for(turn.profile, current.meeting, current.step, typed.move)
+        if denied:
+            await turn.say(denied)
+            return False
+        return True
 
     def _covered_by_numbers(
         self, step: AgendaStep, numbers: tuple[int, ...] | None
@@ -582,7 +706,9 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             return Dialog.end_of_turn
         service.record_step(current.meeting, current.step, note=note)
         await current.save()
+        await current.audit("meeting.note", step=current.step.number)
         await current.say(current.text("meeting_note_saved", step=current.step.number))
+        await self._prompt(current)  # the card shows the note too
         return Dialog.end_of_turn
 
     async def _typed_participants(self, current: MeetingTurn, text: str) -> DialogTurnResult:
@@ -643,6 +769,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
     async def _advance(self, current: MeetingTurn, how: str) -> DialogTurnResult:
         step = current.step
         await current.audit("meeting.step", step=step.number, step_id=step.id, move=how)
+        if how != "decision":  # the decision has its own line
+            await current.say(step_line(current.view(), how))
         current.meeting.current_step = min(step.number + 1, current.agenda.total)
         await current.save()
         await self._prompt(current)
@@ -828,7 +956,6 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         await calls.mark_held(turn.session, stay)
         home_going = final["kind"] == DecisionKind.HOME_GOING
         reach = await reach_of(turn.session, held.coordinators)
-        await current.say(*self._held_lines(current, held, home_going, reach))
         units = await UnitRepository(turn.session).by_ids([stay.unit_id])
         summary = meeting_summary(
             view_before,
@@ -838,10 +965,27 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             coordinator_waiting=not reach.reached,
             checklist_created=home_going,
         )
-        await turn.context.send_activity(
-            _paste_ready(render_meeting_summary(turn.renderer, summary))
-        )
+        text = render_meeting_summary(turn.renderer, summary)
+        if turn.scope == GROUP:  # the summary is the owner's to paste, not the chat's to read
+            await current.say(*self._held_lines(current, held, home_going, reach)[:-1])
+            await self._send_summary_to_owner(current, text)
+            await self._prompt(current)  # the card's last state: the meeting is held
+            return await dc.end_dialog()
+        await current.say(*self._held_lines(current, held, home_going, reach))
+        await turn.context.send_activity(_paste_ready(text))
         return await dc.end_dialog()
+
+    async def _send_summary_to_owner(self, current: MeetingTurn, text: str) -> None:
+        assert current.meeting.id is not None
+        await queue_meeting_summary(
+            current.turn.session,
+            meeting_id=current.meeting.id,
+            stay=current.stay,
+            owner_id=current.meeting.owner_id,
+            summary=text,
+            now=current.turn.clock.now(),
+        )
+        await current.say(current.text("meeting_summary_sent_to_owner"))
 
     def _held_lines(
         self, current: MeetingTurn, held: service.HeldMeeting, home_going: bool, reach: Reach
@@ -866,7 +1010,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
     async def _on_cancel_answer(
         self, dc: DialogContext, current: MeetingTurn, text: str
     ) -> DialogTurnResult:
-        if is_yes(text):
+        owner = shared.may_move(current.turn.profile, current.meeting)
+        if is_yes(text) and owner:
             await service.cancel_meeting(current.turn.session, current.meeting)
             await current.audit("meeting.cancel", step=current.step.number)
             await current.say(current.text("meeting_cancelled", code=current.stay.case_code))

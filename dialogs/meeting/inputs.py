@@ -27,6 +27,7 @@ class Move(StrEnum):
     DECIDE = "decide"  # card: a decision kind was chosen
     SAVE_DECISION = "decision_save"  # card: the decision form was sent
     LEAVE_DECISION = "decision_back"  # card: back from the decision form
+    SAVE = "save"  # shared card (issue 16): the step's leader keeps ticks and note, no move
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,7 @@ class Typed:
     move: Move
     text: str = ""
     topic_numbers: tuple[int, ...] | None = None  # "nästa 1 3": only these topics were covered
+    marked_note: bool = False  # typed as "not: …" (a shared chat takes only these as notes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class Submitted:
     step: int | None
     kind: str | None
     inputs: Mapping[str, Any] = field(default_factory=dict)
+    shown: frozenset[str] | None = None  # topics ticked on the card when it was shown
 
 
 _NEXT = re.compile(r"^(?:nästa|nasta|vidare)(?:\s+(?P<numbers>[\d\s,.och]+))?$")
@@ -57,7 +60,8 @@ _WORDS = {
     "avbryt": Move.CANCEL, "avbryt mötet": Move.CANCEL,
     "hjälp": Move.HELP, "hjalp": Move.HELP, "?": Move.HELP,
 }  # fmt: skip
-_DATA_KEYS = frozenset({"action", "move", "meeting_id", "step", "kind"})
+_NOTE = re.compile(r"^(?:not|anteckning)\s*:\s*(?P<text>.+)$", re.IGNORECASE | re.DOTALL)
+_DATA_KEYS = frozenset({"action", "move", "meeting_id", "step", "kind", "shown"})
 
 
 def read_typed(text: str) -> Typed:
@@ -74,6 +78,8 @@ def read_typed(text: str) -> Typed:
     # "ta bort närstående" removes a participant; "ta bort ..." about anything else is a note.
     if (match := _REMOVE.match(cleaned)) and not read_participants(match["rest"])[1]:
         return Typed(Move.PARTICIPANTS, text=f"inte {match['rest']}")
+    if match := _NOTE.match(text.strip()):
+        return Typed(Move.NOTE, text=match.group("text").strip(), marked_note=True)
     return Typed(Move.NOTE, text=text.strip())
 
 
@@ -89,7 +95,15 @@ def read_submitted(value: Mapping[str, Any]) -> Submitted | None:
         step=_int_or_none(value.get("step")),
         kind=str(value["kind"]) if value.get("kind") else None,
         inputs={k: v for k, v in value.items() if k not in _DATA_KEYS},
+        shown=_shown(value.get("shown")),
     )
+
+
+def _shown(value: Any) -> frozenset[str] | None:
+    """The card's ticks as shown, so a press changes only the topics its presser changed."""
+    if not isinstance(value, str):
+        return None
+    return frozenset(topic for topic in value.split(",") if topic)
 
 
 def _int_or_none(value: Any) -> int | None:

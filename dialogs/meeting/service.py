@@ -27,6 +27,7 @@ from storage.models import (
     DecisionEventKind,
     DecisionKind,
     FollowUpMeeting,
+    MeetingCard,
     MeetingStatus,
     Role,
     Staff,
@@ -34,6 +35,7 @@ from storage.models import (
     StayStatus,
 )
 from storage.repos.decisions import DecisionRepository
+from storage.repos.meeting_cards import MeetingCardRepository
 from storage.repos.meetings import MeetingRepository
 from storage.repos.staff import StaffProfile, StaffRepository
 from storage.repos.stays import StayRepository
@@ -92,6 +94,24 @@ async def start_meeting(
         updated_at=now,
     )
     return await MeetingRepository(session).add(meeting)
+
+
+async def card_in(session: AsyncSession, conversation_id: str) -> MeetingCard | None:
+    """The conversation's live meeting card (issue 16), if a meeting was opened there."""
+    return await MeetingCardRepository(session).for_conversation(conversation_id)
+
+
+async def open_card(
+    session: AsyncSession,
+    conversation_id: str,
+    meeting_id: int,
+    *,
+    shared: bool,
+    member_ids: Sequence[str],
+) -> None:
+    await MeetingCardRepository(session).open_in(
+        conversation_id, meeting_id, shared=shared, member_ids=member_ids
+    )
 
 
 async def staff_name(session: AsyncSession, staff_id: int) -> str | None:

@@ -104,6 +104,12 @@ def step_card(view: MeetingView, coordinators: Sequence[Staff] = ()) -> dict[str
     last = step.kind is StepKind.COORDINATOR
     return {
         "meeting_id": meeting.id,
+        "shown": ",".join(t.id for t in step.topics if t.id in covered),
+        # the personal card; a shared chat's card overrides these (dialogs/meeting/shared.py)
+        "execute": False,
+        "refresh": None,
+        "can_move": True,
+        "can_edit": True,
         "step": step.number,
         "total": view.agenda.total,
         "case_code": view.stay.case_code,
@@ -162,6 +168,22 @@ def _underlag_lines(view: MeetingView, step: AgendaStep) -> list[str]:
     if underlag.note:
         lines.append(view.text("meeting_underlag_note", note=underlag.note))
     return lines
+
+
+def step_line(view: MeetingView, how: str) -> str:
+    """The chat's record of a finished step: 'Steg 3 klart: 4 av 8 punkter, anteckning sparad'."""
+    step = view.step
+    record = step_record(view.meeting, step)
+    if how == "skip":
+        return view.text("meeting_step_line_skipped", step=step.number, title=step.title)
+    return view.text(
+        "meeting_step_line_done",
+        step=step.number,
+        title=step.title,
+        covered=len(record.get("covered") or []),
+        topics=len(step.topics),
+        note=bool(record.get("note")),
+    )
 
 
 def _hint_key(step: AgendaStep) -> str:

@@ -7,6 +7,7 @@
 //   {"check": ["label", ...], "fill": {"label": "text"}, "press": "button title", "expect": ..., "shot": ...}
 //   {"wait": 120, "expect": "text"}  (seconds; a message the bot sends on its own, e.g. a notice)
 //   add "anywhere": true to find the text in any message, also one that came with the page
+//   {"open": "chat name", "shot": ...}  (switch to another conversation, e.g. the group chat)
 // Prints one JSON line: {"ok": true, "replies": ["...", ...]}; exits 1 on failure.
 const fs = require('fs');
 const path = require('path');
@@ -35,7 +36,10 @@ async function fieldFor(card, label) {
 }
 
 async function useCard(page, turn) {
-  const card = page.locator(SELECTORS.botMessage).last();
+  // The last card with that button: a meeting's one card is updated in place (issue 16), so
+  // short text lines may follow it.
+  const button = page.getByRole('button', { name: turn.press, exact: true });
+  const card = page.locator(SELECTORS.botMessage).filter({ has: button }).last();
   for (const label of turn.check || []) {
     await card.getByText(label, { exact: true }).click(); // the label toggles its box
   }
@@ -47,16 +51,15 @@ async function useCard(page, turn) {
   await card.getByRole('button', { name: turn.press, exact: true }).click();
 }
 
-// The first message after the ones already shown that holds the expected text.
+// The first message, new or updated in place since the turn began, that holds the expected text.
 async function waitForReply(page, before, expected, seconds = 20) {
   const deadline = Date.now() + seconds * 1000;
   while (Date.now() < deadline) {
-    const messages = page.locator(SELECTORS.botMessage);
-    const count = await messages.count();
-    for (let index = before; index < count; index += 1) {
-      const text = (await messages.nth(index).innerText()).trim();
-      if (text.includes(expected)) {
-        return text;
+    const texts = await page.locator(SELECTORS.botMessage).allInnerTexts();
+    for (let index = 0; index < texts.length; index += 1) {
+      const changed = index >= before.length || texts[index] !== before[index];
+      if (changed && texts[index].includes(expected)) {
+        return texts[index].trim();
       }
     }
     await page.waitForTimeout(200);
@@ -81,13 +84,26 @@ async function main() {
     await page.locator(SELECTORS.compose).first().waitFor({ timeout: 30000 });
     await page.waitForTimeout(1500); // the install greeting arrives on every page load
     for (const turn of turns) {
-      const before = turn.anywhere ? 0 : await page.locator(SELECTORS.botMessage).count();
+      if (turn.open !== undefined) {
+        await page.getByText(turn.open, { exact: true }).first().click();
+        await page.waitForTimeout(2500);
+        if (turn.shot) {
+          await page.screenshot({ path: path.join(shotDir, turn.shot) });
+        }
+        continue;
+      }
+      const before = turn.anywhere ? [] : await page.locator(SELECTORS.botMessage).allInnerTexts();
       if (turn.say !== undefined) {
         await sendText(page, turn.say);
       } else if (turn.press !== undefined) {
         await useCard(page, turn);
       }
-      replies.push(await waitForReply(page, before, turn.expect, turn.wait || 20));
+      try {
+        replies.push(await waitForReply(page, before, turn.expect, turn.wait || 20));
+      } catch (error) {
+        await page.screenshot({ path: path.join(shotDir, 'playground-failure.png') });
+        throw error;
+      }
       await page.waitForTimeout(400);
       if (turn.shot) {
         await page.screenshot({ path: path.join(shotDir, turn.shot) });
