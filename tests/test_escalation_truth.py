@@ -50,7 +50,7 @@ async def test_the_escalation_says_when_the_handlaggare_was_reminded(
 
     text = await _escalation(channel, cecilia.conversation_id)
     assert "Handläggaren fick en påminnelse måndag 23 november 2026 kl. 07:05." in text
-    assert "ÄNG-001" not in text
+    assert "ÄNG-001, rum 4" in text  # the unit's own enhetschef is told which stay (issue 17)
 
 
 async def test_the_escalation_says_the_reminder_still_waits(

@@ -29,6 +29,7 @@ from tests.cards import assert_valid_card
 from tests.channel import TeamsChannel, TeamsUser
 from tests.helpers import card_texts
 from tests.meeting_helpers import HANDLAGGARE, press, seed_meeting_world, the_stay
+from tests.stay_helpers import plan_home_going
 
 EXTENSION = ["förlängning", "15/12", "Behöver mer träning", "nej", "nej"]
 SECOND_EXTENSION = ["förlängning", "22/12", "Hemmet anpassas", "nej", "nej"]
@@ -115,7 +116,7 @@ async def test_later_meetings_extensions_and_home_goings_never_move_an_earlier_w
     at(clock, 1, 12)
     await to_last_step(channel, SECOND_EXTENSION)
     assert "är sparat" in texts(await channel.say(who, "nästa"))
-    assert "Hemgång" in texts(await channel.say(who, "hemgång ÄNG-042 18/12 9:30"))
+    assert "Hemgång" in texts(await plan_home_going(channel, who, "ÄNG-042", "18/12 9:30"))
     await channel.say(who, "hemgång ÄNG-042 21/12 9:30")
 
     after_csv = await csv_figures(settings, tmp_path, "2026-W48", "2026-12-01")

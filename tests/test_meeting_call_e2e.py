@@ -173,7 +173,7 @@ async def test_call_answer_underlag_and_meeting(
     assert "Underlag: Rullator utprovad." in summary
     assert "Sara" not in summary and "Rut" not in summary
     replies = await channel.submit(sara, press(invitation, "Jag kommer"))
-    assert "redan hållet" in texts_in(replies)[0]
+    assert "redan genomfört" in texts_in(replies)[0]
     actions = await audit_actions(sessions)
     assert "meeting.held" in actions
 

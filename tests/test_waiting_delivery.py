@@ -27,7 +27,15 @@ from tests.channel import TeamsChannel, TeamsUser
 from tests.connector import Sent
 from tests.helpers import card_texts
 from tests.nudging import headline, local, staff_id
-from tests.stay_helpers import HANNA, KARIN, SARA, outbox, seed_people, seed_stay
+from tests.stay_helpers import (
+    HANNA,
+    KARIN,
+    SARA,
+    outbox,
+    plan_home_going,
+    seed_people,
+    seed_stay,
+)
 from tests.test_installation import install_personally, references
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -65,7 +73,7 @@ async def test_a_notice_waits_for_the_coordinator_and_arrives_once_when_she_inst
     await seed_people(sessions, HANNA, SARA, KARIN)
     await seed_stay(sessions, clock, "ÄNG-042")
     hanna, karin = _hanna(channel), _karin(channel)
-    await channel.say(hanna, "hemgång ÄNG-042 26/11 9:30")
+    await plan_home_going(channel, hanna, "ÄNG-042", "26/11 9:30")
     dispatcher = app_server.app[NOTIFIER].dispatcher
 
     report = await dispatcher.deliver_due(clock.now())
@@ -103,7 +111,7 @@ async def test_waiting_messages_arrive_oldest_first(
     await seed_people(sessions, HANNA, SARA, KARIN)
     await seed_stay(sessions, clock, "ÄNG-042")
     hanna, karin = _hanna(channel), _karin(channel)
-    await channel.say(hanna, "hemgång ÄNG-042 26/11 9:30")
+    await plan_home_going(channel, hanna, "ÄNG-042", "26/11 9:30")
     await channel.say(hanna, "hemgång ÄNG-042 27/11 kl 10")
     await app_server.app[NOTIFIER].dispatcher.deliver_due(clock.now())
     channel.connector.clear()
@@ -128,7 +136,7 @@ async def test_an_expired_waiting_notice_is_never_sent(
     await seed_people(sessions, HANNA, SARA, KARIN)
     await seed_stay(sessions, clock, "ÄNG-042")
     hanna, karin = _hanna(channel), _karin(channel)
-    await channel.say(hanna, "hemgång ÄNG-042 24/11 9:30")
+    await plan_home_going(channel, hanna, "ÄNG-042", "24/11 9:30")
     dispatcher = app_server.app[NOTIFIER].dispatcher
     await dispatcher.deliver_due(clock.now())
     assert (await _home_going_rows(sessions))[0].status == "waiting"
@@ -150,7 +158,7 @@ async def test_expired_before_any_pass_is_never_sent_when_she_installs(
     await seed_people(sessions, HANNA, SARA, KARIN)
     await seed_stay(sessions, clock, "ÄNG-042")
     hanna, karin = _hanna(channel), _karin(channel)
-    await channel.say(hanna, "hemgång ÄNG-042 24/11 9:30")
+    await plan_home_going(channel, hanna, "ÄNG-042", "24/11 9:30")
     await app_server.app[NOTIFIER].dispatcher.deliver_due(clock.now())
 
     clock.set(clock.now() + timedelta(days=2))  # no pass ran since: the row is still waiting
@@ -166,7 +174,7 @@ async def test_a_stranger_installing_stores_nothing_and_receives_nothing(
 ) -> None:
     await seed_people(sessions, HANNA, SARA, KARIN)
     await seed_stay(sessions, clock, "ÄNG-042")
-    await channel.say(_hanna(channel), "hemgång ÄNG-042 26/11 9:30")
+    await plan_home_going(channel, _hanna(channel), "ÄNG-042", "26/11 9:30")
     await app_server.app[NOTIFIER].dispatcher.deliver_due(clock.now())
     before = [ref.conversation_id for ref in await references(sessions)]
     # Someone not in the registry, claiming Karin's name, installs Korttid.
@@ -190,7 +198,7 @@ async def test_she_opens_korttid_in_the_evening_and_gets_hers_at_once_but_nobody
     await seed_stay(sessions, clock, "ÄNG-042")
     hanna, karin, sara = _hanna(channel), _karin(channel), channel.user("sara", SARA[0], SARA[1])
     await channel.say(sara, "hej")
-    await channel.say(hanna, "hemgång ÄNG-042 26/11 9:30")
+    await plan_home_going(channel, hanna, "ÄNG-042", "26/11 9:30")
     await app_server.app[NOTIFIER].dispatcher.deliver_due(clock.now())
     # 20:00 in Stockholm: Korttid is silent, but Karin is in Teams right now.
     clock.set(clock.now().replace(hour=19))
@@ -223,7 +231,7 @@ async def test_the_handlaggare_is_nudged_once_when_the_notice_still_waits_the_da
     await seed_people(sessions, HANNA, SARA, KARIN)
     await seed_stay(sessions, clock, "ÄNG-042")
     hanna, karin = _hanna(channel), _karin(channel)
-    await channel.say(hanna, "hemgång ÄNG-042 26/11 9:30")  # Thursday
+    await plan_home_going(channel, hanna, "ÄNG-042", "26/11 9:30")  # Thursday
     notifier = app_server.app[NOTIFIER]
 
     await notifier.tick(local(date(2026, 11, 25), 15, 55))  # Wednesday, before 16:00
@@ -244,7 +252,7 @@ async def test_no_nudge_when_the_coordinator_got_the_notice(
     await seed_people(sessions, HANNA, SARA, KARIN)
     await seed_stay(sessions, clock, "ÄNG-042")
     hanna, karin = _hanna(channel), _karin(channel)
-    await channel.say(hanna, "hemgång ÄNG-042 26/11 9:30")
+    await plan_home_going(channel, hanna, "ÄNG-042", "26/11 9:30")
     notifier = app_server.app[NOTIFIER]
     await notifier.tick(clock.now())
     await install_personally(channel, karin)  # the notice reaches her

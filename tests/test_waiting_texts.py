@@ -16,6 +16,7 @@ from storage.domain.clock import FixedClock
 from tests.channel import TeamsChannel, TeamsUser
 from tests.helpers import card_texts
 from tests.meeting_helpers import COORDINATOR, HANDLAGGARE, seed_meeting_world
+from tests.stay_helpers import plan_home_going
 from tests.test_installation import install_personally
 from tests.test_meeting_e2e import texts_in, user
 
@@ -85,7 +86,7 @@ async def test_typed_home_going_tells_who_gets_it_now_and_who_it_waits_for(
     await seed_meeting_world(sessions)
     anna, karin = user(channel, HANDLAGGARE), user(channel, COORDINATOR)
 
-    before = " ".join(texts_in(await channel.say(anna, "hemgång ÄNG-042 3/12 9:30")))
+    before = " ".join(texts_in(await plan_home_going(channel, anna, "ÄNG-042", "3/12 9:30")))
     await channel.say(karin, "hjälp")
     after = " ".join(texts_in(await channel.say(anna, "hemgång ÄNG-042 4/12 9:30")))
 
