@@ -118,6 +118,17 @@ async def route_message(turn: Turn, dialogs: DialogSet) -> None:
     await route_text(turn, turn.context.activity.text or "")
 
 
+async def reprompt_active(turn: Turn, dialogs: DialogSet) -> bool:
+    """Ask the running dialog's current question again (a message came in between, e.g. a
+    nudge); True when a dialog was waiting for an answer. The state is read, never changed."""
+    dialog_context = await dialogs.create_context(turn.context)
+    turn.dialog_context = dialog_context
+    if dialog_context.active_dialog is None:
+        return False
+    await dialog_context.reprompt_dialog()
+    return True
+
+
 async def route_text(turn: Turn, text: str) -> None:
     if contains_personal_number(text):
         await turn.say("personal_number_refused")

@@ -16,9 +16,21 @@ from bot.app import NOTIFIER, SESSIONS
 from storage.db import transaction
 from storage.domain.clock import FixedClock
 from storage.models import Stay
+from tests.cards import assert_valid_card
 from tests.channel import TeamsChannel, TeamsUser
 from tests.helpers import card_texts
 from tests.meeting_helpers import HANDLAGGARE, OTHER_HANDLAGGARE, seed_meeting_world
+from tests.stay_helpers import (
+    HANNA,
+    KARIN,
+    SARA,
+    last_card,
+    plan_home_going,
+    seed_people,
+    seed_stay,
+    stay_by_code,
+    texts,
+)
 
 AFTERNOON_NUDGE = "Hemgång på eftermiddagen: ÄNG-042"
 
@@ -82,3 +94,76 @@ async def test_an_afternoon_time_set_without_the_conversation_is_still_nudged(
     await app_server.app[NOTIFIER].tick(clock.now())
 
     assert len(afternoon_nudges(channel, anna)) == 1
+
+
+async def test_hemgang_typed_in_the_afternoon_is_not_nudged_again(
+    channel: TeamsChannel, app_server: TestServer, clock: FixedClock
+) -> None:
+    sessions = app_server.app[SESSIONS]
+    await seed_people(sessions, HANNA, SARA, KARIN)
+    await seed_stay(sessions, clock, "ÄNG-042")
+    hanna = channel.user("hanna", *HANNA[:2])
+
+    said = texts(await plan_home_going(channel, hanna, "ÄNG-042", "3/12 14:00"))
+    await app_server.app[NOTIFIER].tick(clock.now())
+
+    assert "Hemgång på förmiddagen är att föredra" in said
+    assert afternoon_nudges(channel, hanna) == []
+
+
+async def test_a_nudge_in_the_middle_of_ny_vistelse_is_followed_by_its_question(
+    channel: TeamsChannel, app_server: TestServer, clock: FixedClock
+) -> None:
+    sessions = app_server.app[SESSIONS]
+    await seed_people(sessions, HANNA, SARA, KARIN)
+    stay_id = await seed_stay(sessions, clock, "ÄNG-042")
+    hanna = channel.user("hanna", *HANNA[:2])
+    await channel.say(hanna, "ny vistelse")
+    await channel.say(hanna, "ÄNG-014")
+    asked = last_card(await channel.say(hanna, "5"))
+    assert "Vilket datum kom personen?" in card_texts(asked)
+    async with transaction(sessions) as session:  # a nudge becomes due for ÄNG-042
+        stay = await session.get(Stay, stay_id)
+        assert stay is not None
+        stay.home_going_date, stay.home_going_time = date(2026, 12, 3), time(14, 0)
+        session.add(stay)
+    before = len(channel.connector.for_conversation(hanna.conversation_id))
+
+    await app_server.app[NOTIFIER].tick(clock.now())
+
+    arrived = channel.connector.cards(hanna.conversation_id)[-2:]
+    assert len(channel.connector.for_conversation(hanna.conversation_id)) == before + 2
+    assert AFTERNOON_NUDGE in card_texts(arrived[0])
+    assert_valid_card(arrived[1])
+    assert "Vilket datum kom personen?" in card_texts(arrived[1])
+    # The form goes on where it was: the answers given before the nudge are kept.
+    for answer in ("i går", "om två veckor", "Träna förflyttning", "nej", "1"):
+        replies = await channel.say(hanna, answer)
+    assert "Stämmer det här?" in card_texts(last_card(replies))
+    assert "Vistelsen ÄNG-014 är registrerad" in texts(await channel.say(hanna, "spara"))
+    registered = await stay_by_code(sessions, "ÄNG-014")
+    assert registered is not None
+    assert (registered.room, registered.arrival_date) == ("5", date(2026, 11, 22))
+
+
+async def test_a_nudge_outside_any_dialog_comes_alone(
+    channel: TeamsChannel, app_server: TestServer, clock: FixedClock
+) -> None:
+    sessions = app_server.app[SESSIONS]
+    await seed_people(sessions, HANNA, SARA, KARIN)
+    await seed_stay(sessions, clock, "ÄNG-042")
+    hanna = channel.user("hanna", *HANNA[:2])
+    await channel.say(hanna, "ny vistelse")
+    await channel.say(hanna, "avbryt")
+    await plan_home_going(channel, hanna, "ÄNG-042", "3/12 09:00")
+    channel.connector.clear()
+    async with transaction(sessions) as session:
+        stay = await stay_by_code(sessions, "ÄNG-042")
+        assert stay is not None
+        stay.home_going_time = time(15, 0)  # changed elsewhere: no conversation said it
+        session.add(await session.merge(stay))
+
+    await app_server.app[NOTIFIER].tick(clock.now())
+
+    cards = channel.connector.cards(hanna.conversation_id)
+    assert [AFTERNOON_NUDGE in card_texts(card) for card in cards] == [True]
