@@ -7,7 +7,7 @@ followed by the form's current question again.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestServer
@@ -162,6 +162,29 @@ async def test_a_nudge_outside_any_dialog_comes_alone(
         assert stay is not None
         stay.home_going_time = time(15, 0)  # changed elsewhere: no conversation said it
         session.add(await session.merge(stay))
+
+    await app_server.app[NOTIFIER].tick(clock.now())
+
+    cards = channel.connector.cards(hanna.conversation_id)
+    assert [AFTERNOON_NUDGE in card_texts(card) for card in cards] == [True]
+
+
+async def test_a_question_left_hours_ago_is_not_asked_again_after_a_nudge(
+    channel: TeamsChannel, app_server: TestServer, clock: FixedClock
+) -> None:
+    sessions = app_server.app[SESSIONS]
+    await seed_people(sessions, HANNA, SARA, KARIN)
+    stay_id = await seed_stay(sessions, clock, "ÄNG-042")
+    hanna = channel.user("hanna", *HANNA[:2])
+    await channel.say(hanna, "ny vistelse")
+    await channel.say(hanna, "ÄNG-014")  # then left unanswered: the form has expired
+    async with transaction(sessions) as session:
+        stay = await session.get(Stay, stay_id)
+        assert stay is not None
+        stay.home_going_date, stay.home_going_time = date(2026, 12, 3), time(14, 0)
+        session.add(stay)
+    clock.set(clock.now() + timedelta(hours=5))
+    channel.connector.clear()
 
     await app_server.app[NOTIFIER].tick(clock.now())
 
