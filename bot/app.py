@@ -19,6 +19,7 @@ from bot.adapter import CachingAuthentication, build_adapter, build_authenticati
 from bot.korttid_bot import BotDeps, KorttidBot, team_of, tenant_of
 from bot.notifier import WaitingDelivery, build_notifier, build_scheduler
 from bot.reporting import tick_sources
+from bot.reprompt import DialogReprompt
 from bot.settings import Settings
 from bot.state_storage import SqlStorage, TurnConversationState
 from dialogs.router import build_dialog_set
@@ -63,15 +64,21 @@ def create_app(
     authentication = build_authentication(settings, **(auth_overrides or {}))
     adapter = build_adapter(authentication)
     conversation_state = TurnConversationState(SqlStorage(sessions))
+    dialogs = build_dialog_set(conversation_state)
     sources = tick_sources(settings, renderer)
-    notifier = build_notifier(sessions, renderer, adapter, settings.app_id, clock, sources)
+    reprompt = DialogReprompt(  # issue 19: a nudge never buries the question being asked
+        adapter, settings.app_id, sessions, conversation_state, dialogs, renderer, clock
+    )
+    notifier = build_notifier(
+        sessions, renderer, adapter, settings.app_id, clock, sources, after_delivery=reprompt
+    )
     waker = DeliveryWaker(notifier.dispatcher, clock)  # issue 15: told means told, at once
     waiting = WaitingDelivery(notifier, clock)  # issue 18: what waited goes when they arrive
     bot = KorttidBot(
         BotDeps(
             sessions=sessions,
             conversation_state=conversation_state,
-            dialogs=build_dialog_set(conversation_state),
+            dialogs=dialogs,
             renderer=renderer,
             clock=clock,
             admin_contact=settings.admin_contact,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.sender import BotSender
-from notifications.dispatcher import Dispatcher
+from notifications.dispatcher import AfterDelivery, Dispatcher
 from notifications.ratelimit import RateLimiter
 from notifications.render import Renderer
 from notifications.tick import Notifier, NudgeSource
@@ -31,10 +31,15 @@ def build_notifier(
     app_id: str,
     clock: Clock,
     sources: Sequence[NudgeSource] = (),
+    *,
+    after_delivery: AfterDelivery | None = None,
 ) -> Notifier:
     # The send rate is measured on the injected clock, so a test's fixed clock controls it too.
     limiter = RateLimiter(monotonic=lambda: clock.now().timestamp())
-    dispatcher = Dispatcher(sessions, renderer, BotSender(adapter, app_id), limiter=limiter)
+    sender = BotSender(adapter, app_id)
+    dispatcher = Dispatcher(
+        sessions, renderer, sender, limiter=limiter, after_delivery=after_delivery
+    )
     return Notifier(sessions, dispatcher, sources=sources)
 
 

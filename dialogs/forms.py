@@ -300,6 +300,15 @@ def _question_state(inner_dc: DialogContext) -> Mapping[str, Any] | None:
     return state if isinstance(state, Mapping) and "question" in state else None
 
 
+def question_expired(instance: DialogInstance, now: datetime) -> bool:
+    """Whether the form ``instance`` waits on a question older than ``STALE_AFTER``: its next
+    answer is refused (``form_expired``), so the question is not worth asking again."""
+    inner = instance.state.get(ComponentDialog.persisted_dialog_state)
+    stack = getattr(inner, "dialog_stack", None) or []
+    state = stack[0].state if stack else None
+    return isinstance(state, Mapping) and _is_stale(state, now)
+
+
 def _is_stale(state: Mapping[str, Any], now: datetime) -> bool:
     asked = state.get("asked_at")
     return isinstance(asked, str) and now - datetime.fromisoformat(asked) > STALE_AFTER

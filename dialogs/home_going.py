@@ -50,6 +50,7 @@ from dialogs.stay_cards import decider_or_refuse, stay_for_action, stay_for_code
 from dialogs.turn import Turn
 from notifications import stay_views as views
 from notifications.formatting import format_time
+from notifications.given import afternoon_note_given
 from storage.domain.clock import local_today
 from storage.domain.pnr import contains_personal_number
 from storage.models import DecisionKind, Role, Stay
@@ -140,6 +141,7 @@ async def apply(
     )
     if outcome.afternoon and at is not None:
         await turn.say("home_going_afternoon_note", time=format_time(at))
+        await afternoon_note_given(turn.session, stay, turn.profile.id, turn.clock.now())
     if outcome.closing_note_reset:
         await turn.say("home_going_closing_note_reset")
     await _tell_coordinators(turn, stay, outcome.notices)

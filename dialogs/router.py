@@ -21,7 +21,7 @@ from dialogs import (
     waits,
 )
 from dialogs.commands import GROUP, match_command, normalize
-from dialogs.forms import REROUTE
+from dialogs.forms import REROUTE, question_expired
 from dialogs.meeting import calling, underlag
 from dialogs.meeting import dialog as meeting
 from dialogs.meeting import shared as shared_meeting
@@ -116,6 +116,18 @@ async def route_message(turn: Turn, dialogs: DialogSet) -> None:
         await route_action(turn, value)
         return
     await route_text(turn, turn.context.activity.text or "")
+
+
+async def reprompt_active(turn: Turn, dialogs: DialogSet) -> bool:
+    """Ask the running dialog's current question again (a message came in between, e.g. a
+    nudge); True when a dialog was waiting for an answer. The state is read, never changed."""
+    dialog_context = await dialogs.create_context(turn.context)
+    turn.dialog_context = dialog_context
+    active = dialog_context.active_dialog
+    if active is None or question_expired(active, turn.clock.now()):
+        return False
+    await dialog_context.reprompt_dialog()
+    return True
 
 
 async def route_text(turn: Turn, text: str) -> None:

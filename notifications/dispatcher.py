@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -79,6 +79,11 @@ class Sender(Protocol):
     ) -> str | None:
         """Returns the sent activity's id; raises ``SendFailed``."""
         ...
+
+
+# Called after a pass with the references of the conversations it sent to (issue 19, item 6):
+# ``bot/`` shows a dialog that was waiting for an answer there its question again.
+AfterDelivery = Callable[[Sequence[Mapping[str, Any]]], Awaitable[None]]
 
 
 @dataclass
@@ -206,6 +211,8 @@ class _Pass:
     gates: dict[str, asyncio.Lock] = field(default_factory=dict)
     # Only this person's rows (they have just opened Korttid); None: everyone's.
     recipient: int | None = None
+    # conversation id -> reference, of the conversations sent to in this pass
+    delivered: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def lane(self, conversation_id: str) -> asyncio.Lock:
         return self.lanes.setdefault(conversation_id, asyncio.Lock())
@@ -244,6 +251,7 @@ class Dispatcher:
         lease: timedelta = timedelta(minutes=5),
         max_attempts: int = 12,
         max_inline_wait: float = 1.0,
+        after_delivery: AfterDelivery | None = None,
     ) -> None:
         self.sessions = sessions
         self.renderer = renderer
@@ -258,6 +266,7 @@ class Dispatcher:
         self.lease = lease
         self.max_attempts = max_attempts
         self.max_inline_wait = max_inline_wait
+        self.after_delivery = after_delivery
 
     async def deliver_due(self, now: datetime, *, recipient: int | None = None) -> DeliveryReport:
         """One delivery pass at ``now``; silent outside working hours (07–18, working days).
@@ -286,7 +295,18 @@ class Dispatcher:
         report.full = handled >= self.max_rows_per_pass
         if handled:
             log.info("outbox delivery: %s", run.report)
+        await self._after_delivery(run)
         return run.report
+
+    async def _after_delivery(self, run: _Pass) -> None:
+        """Once per conversation sent to, after the pass: a failure there is logged, never
+        counted against what was sent."""
+        if self.after_delivery is None or not run.delivered:
+            return
+        try:
+            await self.after_delivery(list(run.delivered.values()))
+        except Exception:
+            log.exception("after delivery failed for %s conversations", len(run.delivered))
 
     async def _expire_waiting(self, now: datetime, report: DeliveryReport) -> None:
         async with transaction(self.sessions) as session:
@@ -420,6 +440,7 @@ class Dispatcher:
             await self._failed(delivery, failure, run)
             return
         run.sent.add(_Sent(message_id, activity_id, delivery.ref_id, self._now(run)))
+        run.delivered[delivery.conversation_id] = delivery.reference
 
     async def _make_room(self, delivery: _Delivery, run: _Pass) -> bool:
         """Wait briefly for the send rate, or hand the row back for later (no attempt counted)."""

@@ -94,9 +94,14 @@ class Nudge:
     key: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        day = self.due_on.isoformat() if self.due_on else "once"
-        key = outbox_key("nudge", self.stay_id, self.kind, day, self.recipient_staff_id)
+        key = nudge_key(self.stay_id, self.kind, self.due_on, self.recipient_staff_id)
         object.__setattr__(self, "key", key)
+
+
+def nudge_key(stay_id: int, kind: str, due_on: date | None, recipient_staff_id: int) -> str:
+    """The outbox key of a rule's nudge: once per (stay, kind, day or "once", recipient)."""
+    day = due_on.isoformat() if due_on else "once"
+    return outbox_key("nudge", stay_id, kind, day, recipient_staff_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,6 +110,8 @@ class OutboxStatus(StrEnum):
     WAITING = "waiting"
     # Waited past the moment it was worth sending (``expires_at``): never sent late.
     EXPIRED = "expired"
+    # Not sent: the conversation already told the person the same thing (issue 19, item 6).
+    GIVEN = "given"
 
 
 class Unit(SQLModel, table=True):

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestServer
 from bot.app import NOTIFIER, create_app
 from bot.settings import Settings
 from storage.domain.clock import FixedClock
-from storage.models import DecisionKind, MeetingStatus, ReadinessKind
+from storage.models import DecisionKind, MeetingStatus, OutboxStatus, ReadinessKind
 from tests.cards import assert_valid_card
 from tests.channel import TeamsChannel, TeamsUser
 from tests.helpers import card_texts
@@ -261,7 +261,11 @@ async def test_whole_meeting_by_typing(channel: TeamsChannel, sessions) -> None:
     assert stay.sip_wanted is False
     kinds = {item.kind for item in await items(sessions, stay_id)}
     assert ReadinessKind.SIP_CALLED not in kinds and len(kinds) == 9
-    assert len(await outbox(sessions)) == 1  # to Karin, the unit's coordinator
+    rows = await outbox(sessions)
+    # To Karin, the unit's coordinator; the afternoon note was given in the meeting, not queued.
+    assert [row.kind for row in rows if row.status != OutboxStatus.GIVEN] == ["home_going_set"]
+    given = [row for row in rows if row.status == OutboxStatus.GIVEN]
+    assert [row.kind for row in given] == ["nudge_afternoon_home_going"]
 
 
 async def test_meeting_resumes_after_restart_and_on_another_device(

@@ -67,6 +67,7 @@ from dialogs.parsing import InvalidInput
 from dialogs.reach import Reach, reach_of, waiting_lines
 from dialogs.turn import Turn
 from notifications.formatting import format_date
+from notifications.given import afternoon_note_given
 from notifications.meeting_summary import render_meeting_summary
 from notifications.notices import queue_meeting_summary, queue_takeover_notice
 from storage.domain.clock import local_today
@@ -947,6 +948,9 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             await self._prompt(current)
             return Dialog.end_of_turn
         held = await service.hold_meeting(turn.session, meeting, stay, turn.clock.now(), held_on)
+        if final["kind"] == DecisionKind.HOME_GOING and is_afternoon(final["values"].get("time")):
+            # The decision step said the afternoon note: no nudge repeats it (issue 19, item 6).
+            await afternoon_note_given(turn.session, stay, turn.profile.id, turn.clock.now())
         await current.audit(
             "meeting.held",
             kind=final["kind"],

@@ -77,6 +77,20 @@ class OutboxRepository:
         )
         return int(result.rowcount or 0)
 
+    async def give(self, message: OutboxMessage) -> None:
+        """Record ``message`` as already given in a conversation: a new row with its key, or
+        the undelivered row that has it, marked given, so that it is never sent."""
+        if await self.add_once(message):
+            return
+        await self.session.exec(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.key) == message.key,
+                col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.WAITING)),
+            )
+            .values(status=OutboxStatus.GIVEN, lease_until=None)
+        )
+
     async def by_key(self, key: str) -> OutboxMessage | None:
         result = await self.session.exec(select(OutboxMessage).where(OutboxMessage.key == key))
         return result.first()
