@@ -74,6 +74,8 @@ async def test_a_planned_stay_arrives_with_ankommit_on_its_day(
 
     again = texts(await channel.say(hanna, "ankommit ÄNG-001"))
     assert "ÄNG-001 är inte planerad" in again
+    usage = texts(await channel.say(hanna, "ankommit"))
+    assert "Skriv **ankommit** följt av ärendekoden" in usage
 
 
 async def test_the_stay_cards_button_confirms_arrival_on_the_day(
