@@ -102,6 +102,21 @@ COMMANDS: tuple[Command, ...] = (
         {PERSONAL},
         {Role.HANDLAGGARE},
     ),
+    # issue 17, item 11: a planned stay arrives; an acute placement's phone handover is done
+    _command(
+        "stay_arrived",
+        r"ankommit?(?:\s+(?P<code>\S+))?",
+        {PERSONAL},
+        {Role.HANDLAGGARE, Role.SJUKSKOTERSKA},
+        menu=False,
+    ),
+    _command(
+        "phone_handover",
+        r"[öo]verrapporter(?:at|ad|ing)(?:\s+(?P<code>\S+))?",
+        {PERSONAL},
+        {Role.HANDLAGGARE, Role.SJUKSKOTERSKA},
+        menu=False,
+    ),
     _command("close_stay", r"avsluta(?:\s+(?P<code>\S+))?", {PERSONAL}, {Role.HANDLAGGARE}),
     _command(
         "hospital_waits",

@@ -22,13 +22,15 @@ from dialogs.turn import Turn
 from notifications.formatting import format_date
 from storage.domain.calendar import followup_deadline
 from storage.domain.clock import local_today
-from storage.models import Role, Staff
+from storage.models import Role, Staff, StayStatus
 from storage.repos.staff import StaffRepository
 from storage.repos.stays import StayRepository
 from storage.repos.units import UnitRepository
 from storage.repos.waits import WaitRepository
 
 DIALOG_ID = "register_stay"
+# issue 17, item 11 added the SoL order question: a new id for the new step order.
+STEPS_ID = "register_stay.steps2"
 YES_WORDS = frozenset({"ja", "j", "japp", "jo", "yes"})
 NO_WORDS = frozenset({"nej", "n", "nä", "no"})
 NONE_WORDS = frozenset({"-", "–", "inget", "ingen", "inget rum", "ingen ännu", "saknas"})
@@ -41,6 +43,7 @@ EDITABLE = {
     "register_stay.room": "stay_fact_room",
     "register_stay.arrival": "stay_fact_arrival",
     "register_stay.end": "stay_fact_decision_end",
+    "register_stay.sol_order": "stay_fact_sol_order",
     "register_stay.goal": "stay_fact_goal",
     "register_stay.acute": "stay_fact_acute",
     "register_stay.handover": "register_edit_handover",
@@ -146,13 +149,14 @@ class RegisterStayDialog(FormDialog):
         self.add_dialog(Ask("register_stay.confirm", _parse_confirm))
         self.add_dialog(
             FormSteps(
-                "register_stay.steps",
+                STEPS_ID,
                 [
                     self.unit_step,
                     self.code_step,
                     self.room_step,
                     self.arrival_step,
                     self.end_step,
+                    self.sol_order_step,
                     self.goal_step,
                     self.acute_step,
                     self.handover_step,
@@ -163,7 +167,7 @@ class RegisterStayDialog(FormDialog):
                 ],
             )
         )
-        self.initial_dialog_id = "register_stay.steps"
+        self.initial_dialog_id = STEPS_ID
 
     @staticmethod
     def _title(turn: Turn) -> str:
@@ -264,9 +268,15 @@ class RegisterStayDialog(FormDialog):
         )
         return await step.begin_dialog("register_stay.end", ask)
 
-    async def goal_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+    async def sol_order_step(self, step: WaterfallStepContext) -> DialogTurnResult:
         turn = Turn.of(step.context)
         step.values["decision_end_date"] = step.result
+        ask = self._yes_no_question(turn, "register_stay.sol_order", "register_ask_sol_order")
+        return await step.begin_dialog("register_stay.yes_no", ask)
+
+    async def goal_step(self, step: WaterfallStepContext) -> DialogTurnResult:
+        turn = Turn.of(step.context)
+        step.values["sol_order_received"] = step.result
         ask = question(
             "register_stay.goal",
             title=self._title(turn),
@@ -410,6 +420,10 @@ class RegisterStayDialog(FormDialog):
                 "stay_fact_decision_end",
                 format_date(date.fromisoformat(values["decision_end_date"])),
             ),
+            (
+                "stay_fact_sol_order",
+                r.text("stay_yes" if values["sol_order_received"] else "stay_no"),
+            ),
             ("stay_fact_goal", values["goal"]),
             ("stay_fact_acute", acute),
             ("stay_fact_handlaggare", handlaggare.name if handlaggare else "–"),
@@ -431,6 +445,7 @@ class RegisterStayDialog(FormDialog):
             phone_handover_done=values["phone_handover_done"],
             handlaggare_id=values["handlaggare_id"],
             nurse_id=values["nurse_id"],
+            sol_order_received=bool(values["sol_order_received"]),
         )
         try:
             registered = await service.register_stay(
@@ -441,11 +456,18 @@ class RegisterStayDialog(FormDialog):
             await turn.say("register_not_saved")
             return await step.end_dialog()
         stay = registered.stay
-        await turn.say(
-            "stay_registered",
-            code=stay.case_code,
-            deadline=format_date(followup_deadline(stay.arrival_date)),
-        )
+        if stay.status == StayStatus.PLANNED:
+            await turn.say(
+                "stay_registered_planned",
+                code=stay.case_code,
+                arrival=format_date(stay.arrival_date),
+            )
+        else:
+            await turn.say(
+                "stay_registered",
+                code=stay.case_code,
+                deadline=format_date(followup_deadline(stay.arrival_date)),
+            )
         if registered.linked_wait is not None:
             await turn.say("stay_wait_linked", code=stay.case_code)
         await show_stay(turn, stay)

@@ -11,6 +11,7 @@ from botbuilder.dialogs import DialogSet, DialogTurnStatus
 from botbuilder.schema import Activity, ActivityTypes
 
 from dialogs import (
+    arrival,
     basic,
     close_stay,
     home_going,
@@ -45,6 +46,8 @@ COMMAND_HANDLERS: dict[str, CommandHandler] = {
     "checklist": stay_cards.checklist_command,
     "home_going": home_going.home_going_command,
     "close_stay": close_stay.close_command,
+    "stay_arrived": arrival.arrived_command,
+    "phone_handover": arrival.handover_command,
     "hospital_waits": waits.waits_command,
     # issue 15: calling the meeting, answers and underlag
     "meeting_call": calling.call_command,
@@ -67,6 +70,8 @@ ACTION_HANDLERS: dict[str, ActionHandler] = {
     "mark_ready": stay_cards.mark_ready_action,
     "home_going": home_going.home_going_action,
     "close_stay": close_stay.close_action,
+    arrival.ARRIVED_ACTION: arrival.arrived_action,
+    arrival.HANDOVER_ACTION: arrival.handover_action,
     "wait_new": waits.wait_new_action,
     "wait_close": waits.wait_close_action,
     # issue 15: the stay card's and nudge's "Kalla till möte", the status card, the invitation

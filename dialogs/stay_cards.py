@@ -18,6 +18,7 @@ from dialogs import stay_service as service
 from dialogs.parsing import InvalidInput
 from dialogs.turn import Turn
 from notifications import stay_views as views
+from notifications.formatting import format_date
 from storage.domain.calendar import stay_day_number
 from storage.domain.clock import local_today
 from storage.models import DecisionKind, ReadinessStatus, Role, Stay, StayStatus
@@ -144,11 +145,12 @@ async def stay_card_values(turn: Turn, stay: Stay) -> dict[str, Any]:
     people = views.StayPeople(unit.name, names.get("handlaggare"), names.get("nurse"))
     items = await StayRepository(turn.session).items(stay.id)
     active = stay.status == StayStatus.ACTIVE
-    status = (
-        r.text("stay_status_active", day=stay_day_number(stay.arrival_date, today))
-        if active
-        else r.text("stay_status_closed", days=service.length_of_stay(stay) or 0)
-    )
+    if stay.status == StayStatus.PLANNED:
+        status = r.text("stay_status_planned", arrival=format_date(stay.arrival_date))
+    elif active:
+        status = r.text("stay_status_active", day=stay_day_number(stay.arrival_date, today))
+    else:
+        status = r.text("stay_status_closed", days=service.length_of_stay(stay) or 0)
     return {
         "stay_id": stay.id,
         "title": r.text("stay_card_title", code=stay.case_code, room=stay.room or ""),
@@ -197,7 +199,23 @@ def _stay_buttons(turn: Turn, stay: Stay, active: bool) -> list[dict[str, Any]]:
         buttons.append(
             {"title": r.text("stay_button_close"), "data": {"action": "close_stay", **data}}
         )
-    return buttons
+    return _arrival_buttons(turn, stay, data) + buttons
+
+
+def _arrival_buttons(turn: Turn, stay: Stay, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 17, item 11: a planned stay's arrival on its day, an acute stay's phone handover
+    (the actions of ``dialogs.arrival``)."""
+    if not turn.profile.has_role(Role.HANDLAGGARE, Role.SJUKSKOTERSKA):
+        return []
+    r = turn.renderer
+    if stay.status == StayStatus.PLANNED and stay.arrival_date <= local_today(turn.clock):
+        return [
+            {"title": r.text("stay_button_arrived"), "data": {"action": "stay_arrived", **data}}
+        ]
+    if stay.status == StayStatus.ACTIVE and stay.acute and not stay.phone_handover_done:
+        action = {"action": "phone_handover", **data}
+        return [{"title": r.text("stay_button_handover"), "data": action}]
+    return []
 
 
 def _meeting_title(turn: Turn, stay: Stay) -> str:

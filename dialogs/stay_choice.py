@@ -25,6 +25,9 @@ _PLACEHOLDER = "KOD-0"  # stands for the missing code when matching a command wi
 _CODE_LIKE = re.compile(r"^(?=.*\d)(?=.*[a-zåäö])[a-zåäö0-9]+(?:-[a-zåäö0-9]+)*$", re.IGNORECASE)
 
 Router = Callable[[Turn, str], Awaitable[None]]
+# Commands whose missing code is not filled in from the active stays: ``vistelse`` lists them,
+# and ``ankommit`` is about a planned stay, never an active one (issue 17, item 11).
+NOT_COMPLETED = frozenset({"stays", "stay_arrived"})
 
 
 def missing_code_at(text: str) -> int | None:
@@ -36,7 +39,7 @@ def missing_code_at(text: str) -> int | None:
         groups = match.groupdict()
         if "item_code" in groups and groups.get("item_code"):
             return None if _CODE_LIKE.match(groups["item_code"]) else len(cleaned)
-        if "code" not in groups or command.id == "stays":
+        if "code" not in groups or command.id in NOT_COMPLETED:
             return None
         code = groups["code"]
         if code is None:

@@ -24,6 +24,7 @@ from notifications.notices import (
     queue_home_going_notice,
     queue_stay_decision_notice,
 )
+from storage.domain.calendar import followup_deadline
 from storage.domain.clock import STOCKHOLM
 from storage.domain.pnr import contains_personal_number
 from storage.domain.readiness import CARE_HOME_TASK, checklist_for_stay
@@ -66,6 +67,7 @@ GOAL_MAX = 500
 ROOM_MAX = 16
 CASE_CODE_MAX = 32
 ARRIVAL_MAX_AGE_DAYS = 365
+PLANNED_MAX_DAYS = 90  # a stay may be registered this long before its planned arrival
 _CASE_CODE = re.compile(r"^[A-ZÅÄÖ0-9]+(?:-[A-ZÅÄÖ0-9]+)*$")
 
 
@@ -190,8 +192,11 @@ def check_room(text: str) -> str | None:
 
 
 def check_arrival(arrival: date, today: date) -> date:
-    if arrival > today:
-        raise InvalidInput("stay_arrival_in_future", {"date": format_date(arrival)})
+    """Today or earlier (the person has come), or a planned arrival not too far ahead."""
+    if arrival > today + timedelta(days=PLANNED_MAX_DAYS):
+        raise InvalidInput(
+            "stay_arrival_in_future", {"date": format_date(arrival), "days": PLANNED_MAX_DAYS}
+        )
     if (today - arrival).days > ARRIVAL_MAX_AGE_DAYS:
         raise InvalidInput("stay_arrival_too_old", {"date": format_date(arrival)})
     return arrival
@@ -241,6 +246,7 @@ class NewStay:
     phone_handover_done: bool | None
     handlaggare_id: int | None
     nurse_id: int | None
+    sol_order_received: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,10 +295,13 @@ async def register_stay(
         phone_handover_done=new.phone_handover_done if new.acute else None,
         handlaggare_id=new.handlaggare_id,
         nurse_id=new.nurse_id,
+        sol_order_received=new.sol_order_received,
+        status=StayStatus.PLANNED if new.arrival_date > today else StayStatus.ACTIVE,
         followup_deadline=new.arrival_date,  # the repository derives the real deadline
     )
     await stays.add(stay)
-    linked = await _close_wait_on_arrival(session, stay, now)
+    planned = stay.status == StayStatus.PLANNED
+    linked = None if planned else await _close_wait_on_arrival(session, stay, now)
     await AuditRepository(session).record(
         "stay.register",
         actor.id if actor else None,
@@ -303,9 +312,54 @@ async def register_stay(
             "acute": stay.acute,
             "source": "bot" if actor else "import",
             "hospital_wait_id": linked.id if linked else None,
+            "planned": planned,
         },
     )
     return Registered(stay, linked)
+
+
+async def confirm_arrival(
+    session: AsyncSession, actor: StaffProfile, stay: Stay, now: datetime
+) -> HospitalWait | None:
+    """``ankommit``: a planned stay becomes active on the day the person really comes.
+
+    The arrival date becomes that day, so the day-7 deadline runs from the real arrival.
+    Refused before the planned day and for a stay that is not planned.
+    """
+    today = local_day(now)
+    if stay.status != StayStatus.PLANNED:
+        raise InvalidInput("arrival_not_planned", {"code": stay.case_code})
+    if today < stay.arrival_date:
+        raise InvalidInput(
+            "arrival_too_early", {"code": stay.case_code, "date": format_date(stay.arrival_date)}
+        )
+    planned_on = stay.arrival_date
+    stay.arrival_date = today
+    stay.status = StayStatus.ACTIVE
+    stay.followup_deadline = followup_deadline(today)
+    await StayRepository(session).save(stay)
+    linked = await _close_wait_on_arrival(session, stay, now)
+    await AuditRepository(session).record(
+        "stay.arrival",
+        actor.id,
+        stay_id=stay.id,
+        unit_id=stay.unit_id,
+        detail={"planned_on": planned_on.isoformat(), "arrived_on": today.isoformat()},
+    )
+    return linked
+
+
+async def record_handover(session: AsyncSession, actor: StaffProfile, stay: Stay) -> None:
+    """The phone handover of an acute placement is done (seed 000): the nurse's nudge stops."""
+    if stay.status == StayStatus.CLOSED:
+        raise InvalidInput("stay_closed", {"code": stay.case_code})
+    if not stay.acute:
+        raise InvalidInput("handover_not_acute", {"code": stay.case_code})
+    stay.phone_handover_done = True
+    await StayRepository(session).save(stay)
+    await AuditRepository(session).record(
+        "stay.phone_handover", actor.id, stay_id=stay.id, unit_id=stay.unit_id, detail={}
+    )
 
 
 async def _close_wait_on_arrival(

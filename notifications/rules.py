@@ -48,6 +48,9 @@ AFTERNOON_FROM = time(12, 0)  # "home-going planned after 12:00"
 AFTERNOON_LOOKAHEAD_DAYS = 30  # planned further ahead: told when it comes within this window
 DECISION_END_WORKING_DAYS = 3  # the handläggare is told this many working days before
 DECISION_END_SLACK_DAYS = 6  # the longest run of non-working days (Christmas, weekend)
+# An acute placement's phone handover not recorded: the nurse is told on the arrival day and
+# every working day after it, this many, until it is recorded (seed 000).
+HANDOVER_WORKING_DAYS = 3
 # Home-going on a non-working day: its morning is not a sending time, so the manager is told
 # in the last working afternoon before it, while something can still be done.
 ESCALATION_FALLBACK_TIME = time(14, 0)
@@ -71,6 +74,7 @@ class NudgeKind(StrEnum):
     DECISION_END_SOON = "nudge_decision_end_soon"
     DECISION_END_TODAY = "nudge_decision_end_today"
     DECISION_ENDED = "nudge_decision_ended"
+    ACUTE_HANDOVER = "nudge_acute_handover"
 
 
 RULE_KINDS: frozenset[str] = frozenset(kind.value for kind in NudgeKind)
@@ -135,6 +139,8 @@ class FactWindows:
     afternoon_to: date
     decision_end_from: date
     decision_end_to: date
+    handover_arrival_from: date
+    handover_arrival_to: date
 
 
 def fact_windows(now: datetime) -> FactWindows:
@@ -160,6 +166,9 @@ def fact_windows(now: datetime) -> FactWindows:
         - timedelta(days=DECISION_END_SLACK_DAYS),
         decision_end_to=add_working_days(today, DECISION_END_WORKING_DAYS)
         + timedelta(days=DECISION_END_SLACK_DAYS),
+        handover_arrival_from=add_working_days(today, -HANDOVER_WORKING_DAYS)
+        - timedelta(days=DECISION_END_SLACK_DAYS),
+        handover_arrival_to=today,
     )
 
 
@@ -497,6 +506,29 @@ def decision_end_nudges(stay: StayFacts, facts: Facts, now: datetime) -> list[Nu
     return nudges
 
 
+# --- acute placement: phone handover (seed 000: "överrapportering ske via telefon") ------------
+def acute_handover_nudges(stay: StayFacts, facts: Facts, now: datetime) -> list[Nudge]:
+    """An acute stay without a recorded phone handover: the nurse from the arrival day, once a
+    day, until it is recorded (then the rule no longer applies and a queued nudge is withdrawn)."""
+    if not stay.acute or stay.phone_handover_done:
+        return []
+    arrival = stay.arrival_date
+    days = [arrival] + [add_working_days(arrival, n) for n in range(1, HANDOVER_WORKING_DAYS + 1)]
+    stages = [_Stage(NudgeKind.ACUTE_HANDOVER, day, morning_of(day), "handover") for day in days]
+    until = start_of(days[-1] + timedelta(days=1))
+    stage = _current_stage(stages, now, until)
+    if stage is None:
+        return []
+    payload = _stay_payload(stay) | {
+        "arrival_text": format_date(arrival),
+        "arrived_today": stage.day == arrival,
+    }
+    return [
+        _nudge(stay, stage, person, "nudge_acute_handover", payload)
+        for person in _unique(facts.people(stay, Role.SJUKSKOTERSKA))
+    ]
+
+
 RULES = (
     followup_nudges,
     readiness_nudges,
@@ -505,6 +537,7 @@ RULES = (
     sip_nudges,
     home_going_reminder_nudges,
     decision_end_nudges,
+    acute_handover_nudges,
 )
 
 

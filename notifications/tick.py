@@ -24,7 +24,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -145,6 +145,13 @@ async def _stays_in_windows(
             windows.home_going_from, windows.afternoon_to, after=AFTERNOON_FROM, scope=scope
         ),
         await repo.decision_ends(windows.decision_end_from, windows.decision_end_to, scope),
+        await repo.unrecorded_handovers(
+            windows.handover_arrival_from,
+            windows.handover_arrival_to,
+            windows.handover_arrival_from,
+            windows.handover_arrival_to + timedelta(days=7),
+            scope,
+        ),
     )
     for batch in batches:
         stays.update((stay.id, stay) for stay in batch)

@@ -31,6 +31,7 @@ class Role(StrEnum):
 
 
 class StayStatus(StrEnum):
+    PLANNED = "planned"  # registered before arrival; active once ``ankommit`` (issue 17, item 11)
     ACTIVE = "active"
     CLOSED = "closed"
 
@@ -219,6 +220,8 @@ class Stay(SQLModel, table=True):
     goal: str = Field(max_length=500)
     acute: bool = False
     phone_handover_done: bool | None = None
+    # issue 17, item 11: did the SoL order reach the unit before arrival (None: not asked)
+    sol_order_received: bool | None = None
     handlaggare_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     nurse_id: int | None = Field(default=None, foreign_key="staff.id", index=True)
     status: str = Field(default=StayStatus.ACTIVE, max_length=16)

@@ -112,6 +112,11 @@ MATRIX: dict[str, tuple[set[str], bool]] = {
     "invoke:call_status": ({HL}, True),
     # issue 16: a shared chat's per-person card; a personal chat shows no shared card, so never
     "invoke:meeting_refresh": (set(), True),
+    # issue 17, item 11: a planned stay arrives; an acute placement's phone handover
+    "command:stay_arrived": ({HL, SSK}, True),
+    "command:phone_handover": ({HL, SSK}, True),
+    "action:stay_arrived": ({HL, SSK}, True),
+    "action:phone_handover": ({HL, SSK}, True),
 }
 
 # What a refusal says: the fixed beginning of each refusal message of the catalogue.
@@ -295,6 +300,10 @@ PROBES: dict[str, Probe] = {
     "action:call_cancel": _action("call_cancel", "call"),
     "invoke:call_status": _call_status,
     "invoke:meeting_refresh": _refresh,
+    "command:stay_arrived": _command("ankommit {code}"),
+    "command:phone_handover": _command("överrapporterat {code}"),
+    "action:stay_arrived": _action("stay_arrived", "stay"),
+    "action:phone_handover": _action("phone_handover", "stay"),
 }
 # Takeover before the step button: afterwards the handläggare owns the meeting the step resumes.
 ORDER = (
@@ -308,7 +317,8 @@ ORDER = (
     "command:meeting_call", "action:call_start", "command:meeting_call_status", "action:call_show",
     "invoke:call_status", "action:call_change", "command:call_coming", "command:call_not_coming",
     "action:call_answer", "command:underlag", "action:call_underlag", "action:underlag_save",
-    "action:call_cancel",
+    "action:call_cancel", "command:stay_arrived", "action:stay_arrived",
+    "command:phone_handover", "action:phone_handover",
 )  # fmt: skip
 
 

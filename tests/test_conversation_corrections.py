@@ -41,8 +41,8 @@ async def test_tillbaka_and_change_on_the_summary_keep_the_other_answers(
 
     back = last_card(await channel.say(hanna, "tillbaka"))
     assert_valid_card(back)
-    assert "Vilket datum kom personen?" in card_texts(back)
-    for answer in ("i förrgår", "om två veckor", "Träna förflyttning", "nej", "1"):
+    assert "Vilket datum kom personen" in card_texts(back)
+    for answer in ("i förrgår", "om två veckor", "ja", "Träna förflyttning", "nej", "1"):
         replies = await channel.say(hanna, answer)
     summary = last_card(replies)
     assert_valid_card(summary)
@@ -74,15 +74,16 @@ async def test_a_changed_arrival_checks_the_kept_end_date_again(
     await seed_people(sessions, HANNA, SARA, KARIN)
     hanna = _hanna(channel)
     await channel.say(hanna, "ny vistelse")
-    for answer in ("ja", "-", "i dag", "om 3 dagar", "Mål", "nej", "1"):
+    for answer in ("ja", "-", "i dag", "om 3 dagar", "ja", "Mål", "nej", "1"):
         await channel.say(hanna, answer)
 
     await channel.say(hanna, "tillbaka")  # to the nurse
     await channel.say(hanna, "tillbaka")  # to acute placement
     await channel.say(hanna, "tillbaka")  # to the goal
+    await channel.say(hanna, "tillbaka")  # to the SoL order
     await channel.say(hanna, "tillbaka")  # to the end date
     end_question = last_card(await channel.say(hanna, "tillbaka"))  # to the arrival
-    assert "Vilket datum kom personen?" in card_texts(end_question)
+    assert "Vilket datum kom personen" in card_texts(end_question)
     replies = await channel.say(hanna, "i fredags")
     # The end date, goal and the rest are kept: the summary comes back at once.
     assert "Stämmer det här?" in card_texts(last_card(replies))
@@ -118,7 +119,9 @@ async def test_dates_as_staff_type_them_with_clear_refusals(
     end_question = await channel.say(hanna, "i fredags")
     assert "SoL-beslutet" in card_texts(last_card(end_question))
     week_day = await channel.say(hanna, "v. 50 tisdag")
-    assert "Vad är målet" in card_texts(last_card(week_day))
+    assert "SoL-beställningen" in card_texts(last_card(week_day))
+    goal_question = await channel.say(hanna, "ja")
+    assert "Vad är målet" in card_texts(last_card(goal_question))
     for answer in ("Mål", "nej", "1"):
         summary = await channel.say(hanna, answer)
     assert "tisdag 8 december 2026" in card_texts(last_card(summary))

@@ -308,11 +308,13 @@ def test_every_card_renders_valid_and_says_which_stay_also_to_the_manager() -> N
     s = readiness_stay(date(2026, 12, 1))
     s = replace(s, sip_wanted=True, home_going_time=time(13, 15), transport="fardtjanst", **named)
     ending = replace(stay(date(2026, 11, 16)), id=8, decision_end_date=date(2026, 11, 26), **named)
+    acute = replace(stay(date(2026, 11, 23)), id=9, acute=True, **named)  # issue 17, item 11
     instants = [local(date(2026, 11, d), 9) for d in (19, 23, 24, 26, 27, 30)]
     instants.append(local(date(2026, 12, 1), 9))
     seen, to_manager = set(), set()
     for now in instants:
-        for nudge in due_nudges(facts(s, replace(stay(date(2026, 11, 9)), **named), ending), now):
+        stays = (s, replace(stay(date(2026, 11, 9)), **named), ending, acute)
+        for nudge in due_nudges(facts(*stays), now):
             card = renderer.card(nudge.template, **nudge.payload)
             assert_valid_card(card)
             texts = card_texts(card)

@@ -53,6 +53,7 @@ def _bjo_answers(*, code: str, room: str, acute: str) -> list[dict[str, str]]:
         {"step": "register_stay.room", "answer": room},
         {"step": "register_stay.arrival", "answer": "2026-11-20"},
         {"step": "register_stay.end", "answer": "2026-12-11"},
+        {"step": "register_stay.sol_order", "choice": "ja"},
         {"step": "register_stay.goal", "answer": "Bedöma behov av hemtjänst"},
         {"step": "register_stay.acute", "choice": acute},
         {"step": "register_stay.handover", "choice": "ja"},
@@ -65,7 +66,7 @@ async def test_handlaggare_registers_a_stay_by_typing(channel: TeamsChannel, ses
 
     first = await channel.say(hanna, "ny vistelse")
     assert "ÄNG-001" in card_texts(last_card(first))  # the suggested code; one unit, no question
-    for answer in ("ja", "5", "idag", "2026-12-14", "Träna förflyttning inför hemgång", "nej"):
+    for answer in ("ja", "5", "idag", "2026-12-14", "ja", "Träna förflyttning", "nej"):
         replies = await channel.say(hanna, answer)
         assert_valid_card(last_card(replies))
     nurse_question = card_texts(last_card(replies))
@@ -79,7 +80,7 @@ async def test_handlaggare_registers_a_stay_by_typing(channel: TeamsChannel, ses
     assert "måndag 30 november 2026" in texts(done)  # day 7 falls on a working day
     stay_card = last_card(done)
     assert_valid_card(stay_card)
-    assert "Träna förflyttning inför hemgång" in card_texts(stay_card)
+    assert "Träna förflyttning" in card_texts(stay_card)
     stay = await stay_by_code(sessions, "ÄNG-001")
     assert stay is not None
     assert (stay.room, stay.arrival_date, stay.decision_end_date) == (
@@ -172,10 +173,11 @@ async def test_register_refuses_bad_answers_and_asks_again(
     await channel.say(hanna, "ÄNG-043")
     not_a_room = texts(await channel.say(hanna, "Svensson"))
     await channel.say(hanna, "-")
-    future = texts(await channel.say(hanna, "2026-11-30"))
+    future = texts(await channel.say(hanna, "2027-06-01"))  # more than 90 days ahead
     await channel.say(hanna, "20/11")
     before_arrival = texts(await channel.say(hanna, "19/11"))
     await channel.say(hanna, "18/12")
+    await channel.say(hanna, "ja")  # the SoL order has come
     personal_number = texts(await channel.say(hanna, "Mål för 19121212-1212"))
     empty_goal = texts(await channel.submit(hanna, {"step": "register_stay.goal", "answer": ""}))
     yes_no = await channel.say(hanna, "Rehabilitering efter fall")
@@ -184,7 +186,7 @@ async def test_register_refuses_bad_answers_and_asks_again(
     assert "ÄNG-042 finns redan" in taken
     assert "går inte att använda som ärendekod" in invalid
     assert "”Svensson” ser inte ut som ett rum" in not_a_room
-    assert "har inte varit än" in future
+    assert "ligger för långt fram" in future
     assert "före ankomsten" in before_arrival
     assert "personnummer" in personal_number and "1212" not in personal_number
     assert "behöver fyllas i" in empty_goal
@@ -558,7 +560,7 @@ async def test_a_form_resumes_after_the_service_restarts(
         async with aiohttp.ClientSession() as http:
             again = TeamsChannel(str(restarted.make_url("")).rstrip("/"), channel.connector, http)
             again._ids = channel._ids  # Teams never reuses an activity id
-            for answer in ("2026-12-14", "Återhämtning", "nej"):
+            for answer in ("2026-12-14", "ja", "Återhämtning", "nej"):
                 await again.say(hanna, answer)
             done = texts(await again.say(hanna, "spara"))
     finally:

@@ -119,7 +119,7 @@ async def test_a_new_stay_with_the_waits_code_closes_the_wait(
     code_card = last_card(await channel.say(hanna, "ny vistelse"))
     wait_button = next(a for a in code_card["actions"] if "väntar på sjukhus" in a["title"])
     await channel.submit(hanna, wait_button["data"])
-    for answer in ("7", "idag", "2026-12-14", "Återhämtning", "nej"):
+    for answer in ("7", "idag", "2026-12-14", "ja", "Återhämtning", "nej"):
         await channel.say(hanna, answer)
     done = texts(await channel.say(hanna, "spara"))
 

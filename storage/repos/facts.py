@@ -66,6 +66,9 @@ class StayFacts:
     nurse_id: int | None = None
     decision_end_date: date | None = None
     health_care_only: bool | None = None
+    # issue 17, item 11: an acute placement and whether its phone handover is recorded
+    acute: bool = False
+    phone_handover_done: bool | None = None
     unit_name: str | None = None
     handlaggare_name: str | None = None
     items: tuple[ItemFact, ...] = field(default=())
@@ -96,6 +99,8 @@ _STAY_COLUMNS = tuple(
         Stay.nurse_id,
         Stay.decision_end_date,
         Stay.health_care_only,
+        Stay.acute,
+        Stay.phone_handover_done,
     )
 )
 
@@ -218,6 +223,33 @@ class FactsRepository:
                 *scope.where(Stay.id),
                 col(Stay.status) == StayStatus.ACTIVE,
                 col(Stay.decision_end_date).between(date_from, date_to),
+            )
+        )
+        return [_facts(row) for row in result.all()]
+
+    async def unrecorded_handovers(
+        self,
+        arrival_from: date,
+        arrival_to: date,
+        deadline_from: date,
+        deadline_to: date,
+        scope: StayScope = EVERY_STAY,
+    ) -> list[StayFacts]:
+        """Active acute stays that arrived in the window without a recorded phone handover.
+
+        As in ``undecided_arrivals``, the deadline (arrival + 7) narrows the scan by index.
+        """
+        result = await self.session.exec(
+            _select_stays().where(
+                *scope.where(Stay.id),
+                col(Stay.status) == StayStatus.ACTIVE,
+                col(Stay.followup_deadline).between(deadline_from, deadline_to),
+                col(Stay.arrival_date).between(arrival_from, arrival_to),
+                col(Stay.acute).is_(True),
+                or_(
+                    col(Stay.phone_handover_done).is_(None),
+                    col(Stay.phone_handover_done).is_(False),
+                ),
             )
         )
         return [_facts(row) for row in result.all()]

@@ -248,7 +248,11 @@ class IndicatorRepository:
     ) -> dict[int, int]:
         query = (
             select(Stay.unit_id, func.count())
-            .where(col(Stay.arrival_date) >= start, col(Stay.arrival_date) <= end)
+            .where(
+                col(Stay.arrival_date) >= start,
+                col(Stay.arrival_date) <= end,
+                not_planned(),
+            )
             .group_by(col(Stay.unit_id))
         )
         rows = await self.session.exec(_in_units(query, unit_ids))
@@ -516,7 +520,12 @@ def _followup_counts(group: Any, start: date, end: date, today: date) -> Any:
     on_time = and_(held, col(Stay.followup_held_on) <= col(Stay.followup_deadline))
     return (
         select(group, func.count(), _count_if(on_time))
-        .where(col(Stay.followup_deadline) >= start, col(Stay.followup_deadline) <= end, settled)
+        .where(
+            col(Stay.followup_deadline) >= start,
+            col(Stay.followup_deadline) <= end,
+            settled,
+            not_planned(),
+        )
         .group_by(group)
     )
 
@@ -615,6 +624,12 @@ def is_active() -> ColumnElement[bool]:
     """``status = 'active'`` with the value written into the SQL, so the planner can use the
     partial index over active stays (a bound parameter would hide which status is meant)."""
     return col(Stay.status) == literal(StayStatus.ACTIVE.value, literal_execute=True)
+
+
+def not_planned() -> ColumnElement[bool]:
+    """A stay registered before arrival counts nowhere until it has arrived (issue 17, item 11):
+    its arrival date and deadline are only a plan."""
+    return col(Stay.status) != literal(StayStatus.PLANNED.value, literal_execute=True)
 
 
 def _in_units(query: Any, unit_ids: Collection[int] | None) -> Any:
