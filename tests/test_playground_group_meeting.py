@@ -29,11 +29,11 @@ def in_the_group(home_going: date) -> list[dict[str, Any]]:
     """ÄNG-032 of the demo data, held in the group chat by pressing the one card's buttons."""
     turns: list[dict[str, Any]] = [
         {"open": GROUP},
-        {"say": "uppföljning ÄNG-032", "mention": "Korttid", "expect": "Inledning och presentation"},
+        {"say": "uppföljning ÄNG-032", "mention": "Korttid", "expect": "Inledning och"},
     ]
-    titles = ("Kort resumé", "Hälsa och sjukvård: sjuksköterska", "fysioterapeut och arbetsterapeut",
-              "Dagliga rutiner", "Hjälpbehov i hemmet", "Utförare och avgifter",
-              "Sammanfattning och beslut")  # fmt: skip
+    titles = ("Kort resumé", "Hälsa och sjukvård: sjuksköterska",
+              "fysioterapeut och arbetsterapeut", "Dagliga rutiner", "Hjälpbehov i hemmet",
+              "Utförare och avgifter", "Sammanfattning och beslut")  # fmt: skip
     turns += [{"press": "Nästa", "expect": title} for title in titles]
     turns += [
         {"press": "Hemgång", "expect": "Beslut: Hemgång"},
@@ -43,7 +43,8 @@ def in_the_group(home_going: date) -> list[dict[str, Any]]:
          "press": "Spara beslutet", "expect": "Avstämning och avslut"},
         {"press": "Nästa", "expect": "Informera korttidskoordinatorn",
          "shot": "meeting-group-10-last-step.png"},
-        {"press": "Avsluta mötet", "expect": "Uppföljningsmötet för ÄNG-032 är sparat", "shot": "meeting-group-11-ended.png"},
+        {"press": "Avsluta mötet", "expect": "Uppföljningsmötet för ÄNG-032 är sparat",
+         "shot": "meeting-group-11-ended.png"},
     ]  # fmt: skip
     return turns
 
