@@ -43,6 +43,8 @@ def in_the_group(home_going: date) -> list[dict[str, Any]]:
          "press": "Spara beslutet", "expect": "Avstämning och avslut"},
         {"press": "Nästa", "expect": "Informera korttidskoordinatorn",
          "shot": "meeting-group-10-last-step.png"},
+        {"count": "Uppföljningsmöte ÄNG-032, rum"},  # the step cards in the chat
+        {"count": "klart:"},  # the short step lines
         {"press": "Avsluta mötet", "expect": "Uppföljningsmötet för ÄNG-032 är sparat",
          "shot": "meeting-group-11-ended.png"},
     ]  # fmt: skip
@@ -59,8 +61,10 @@ def test_handlaggare_holds_the_meeting_in_the_playground_group_chat(
     replies = run_script(url, in_the_group(today + timedelta(days=3)), tmp_path)
 
     assert "Uppföljningsmöte ÄNG-032" in replies[1]
-    assert "steg 10 av 10" in replies[-2]
-    assert "färdtjänst" in replies[-2]  # the decision saved from the one card
+    last_step, step_cards, step_lines = replies[-4:-1]
+    assert "steg 10 av 10" in last_step
+    assert "färdtjänst" in last_step  # the decision saved from the one card
+    assert (step_cards, step_lines) == ("1", "8")  # one card updated in place, not ten
     assert "Uppföljningsmötet för ÄNG-032 är sparat" in replies[-1]
     assert (SCREENSHOTS / "meeting-group-11-ended.png").stat().st_size > 10_000
     assert (SCREENSHOTS / "meeting-group-10-last-step.png").stat().st_size > 10_000

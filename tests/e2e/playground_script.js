@@ -8,6 +8,7 @@
 //   {"wait": 120, "expect": "text"}  (seconds; a message the bot sends on its own, e.g. a notice)
 //   add "anywhere": true to find the text in any message, also one that came with the page
 //   {"open": "chat name", "shot": ...}  (switch to another conversation, e.g. the group chat)
+//   {"count": "text"}  (replies with how many messages of the open chat hold the text, e.g. "1")
 //   add "mention": "Korttid" to a "say" turn in a group chat: the Playground forwards a group
 //   message to the bot only when it @mentions the bot (a mention entity, picked from the
 //   editor's mention list; typing "@Korttid" as plain text is not one)
@@ -99,6 +100,11 @@ async function main() {
         if (turn.shot) {
           await page.screenshot({ path: path.join(shotDir, turn.shot) });
         }
+        continue;
+      }
+      if (turn.count !== undefined) {
+        const texts = await page.locator(SELECTORS.botMessage).allInnerTexts();
+        replies.push(String(texts.filter((text) => text.includes(turn.count)).length));
         continue;
       }
       const before = turn.anywhere ? [] : await page.locator(SELECTORS.botMessage).allInnerTexts();
