@@ -251,10 +251,9 @@ class KorttidBot:
         units = await UnitRepository(session).all()
         example = units[0].code if units else "ENHET"
         renderer = self.deps.renderer
-        if _scope(context.activity) == TEAM:
-            await context.send_activity(
-                MessageFactory.text(renderer.text("welcome_team", example=example))
-            )
+        if _scope(context.activity) in (TEAM, GROUP):
+            key = "welcome_team" if _scope(context.activity) == TEAM else "welcome_group"
+            await context.send_activity(MessageFactory.text(renderer.text(key, example=example)))
             return
         if profile is None:
             text = renderer.text("welcome_personal_unknown", contact=self.deps.admin_contact)

@@ -268,3 +268,26 @@ async def test_reinstalled_personally_greets_again(channel: TeamsChannel, sessio
     await install_personally(channel, anna)
 
     assert len(channel.connector.cards()) == 1
+
+
+# --- a group chat (issue 16) -------------------------------------------------------------------
+
+
+async def test_added_to_a_group_chat_greets_the_chat_without_telling_it_who_is_unknown(
+    channel: TeamsChannel, sessions
+) -> None:
+    await seed_staff(sessions, ("anna@kommun.se", "Anna Handläggare", "handlaggare", "ÄNG"))
+    anna = channel.user("anna", "anna@kommun.se", "Anna Handläggare")
+    group = {"conversation_id": "19:group@thread.v2", "conversation_type": "groupChat"}
+
+    await post_all(
+        channel,
+        channel.activity(anna, type_="installationUpdate", action="add", **group),
+        channel.activity(anna, type_="conversationUpdate", membersAdded=[dict(BOT)], **group),
+    )
+
+    assert len(channel.connector.sent) == 1
+    text = channel.connector.sent[0].activity["text"]
+    assert "@Korttid uppföljning" in text
+    assert "alla i chatten är personal på enheten" in text
+    assert "personalregistret" not in text

@@ -8,6 +8,10 @@
 //   {"wait": 120, "expect": "text"}  (seconds; a message the bot sends on its own, e.g. a notice)
 //   add "anywhere": true to find the text in any message, also one that came with the page
 //   {"open": "chat name", "shot": ...}  (switch to another conversation, e.g. the group chat)
+//   {"count": "text"}  (replies with how many messages of the open chat hold the text, e.g. "1")
+//   add "mention": "Korttid" to a "say" turn in a group chat: the Playground forwards a group
+//   message to the bot only when it @mentions the bot (a mention entity, picked from the
+//   editor's mention list; typing "@Korttid" as plain text is not one)
 // Prints one JSON line: {"ok": true, "replies": ["...", ...]}; exits 1 on failure.
 const fs = require('fs');
 const path = require('path');
@@ -18,10 +22,16 @@ const SELECTORS = {
   compose: '[data-lexical-editor="true"][contenteditable="true"]',
   send: 'button[aria-label="Send Message"]',
   botMessage: '.fai-OutputCard',
+  mentionList: '[role="listbox"], [role="menu"]',
 };
 
-async function sendText(page, text) {
+async function sendText(page, text, mention) {
   await page.locator(SELECTORS.compose).first().click();
+  if (mention) {
+    await page.keyboard.type(`@${mention}`);
+    await page.locator(SELECTORS.mentionList).getByText(mention, { exact: true }).first().click();
+    await page.keyboard.type(' ');
+  }
   await page.keyboard.type(text);
   await page.locator(SELECTORS.send).click();
 }
@@ -92,9 +102,14 @@ async function main() {
         }
         continue;
       }
+      if (turn.count !== undefined) {
+        const texts = await page.locator(SELECTORS.botMessage).allInnerTexts();
+        replies.push(String(texts.filter((text) => text.includes(turn.count)).length));
+        continue;
+      }
       const before = turn.anywhere ? [] : await page.locator(SELECTORS.botMessage).allInnerTexts();
       if (turn.say !== undefined) {
-        await sendText(page, turn.say);
+        await sendText(page, turn.say, turn.mention);
       } else if (turn.press !== undefined) {
         await useCard(page, turn);
       }
