@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.sender import BotSender
 from notifications.dispatcher import Dispatcher
+from notifications.install import AppInstaller
 from notifications.ratelimit import RateLimiter
 from notifications.render import Renderer
 from notifications.tick import Notifier, NudgeSource
@@ -31,11 +32,12 @@ def build_notifier(
     app_id: str,
     clock: Clock,
     sources: Sequence[NudgeSource] = (),
+    installer: AppInstaller | None = None,
 ) -> Notifier:
     # The send rate is measured on the injected clock, so a test's fixed clock controls it too.
     limiter = RateLimiter(monotonic=lambda: clock.now().timestamp())
     dispatcher = Dispatcher(sessions, renderer, BotSender(adapter, app_id), limiter=limiter)
-    return Notifier(sessions, dispatcher, sources=sources)
+    return Notifier(sessions, dispatcher, sources=sources, installer=installer)
 
 
 async def run_tick(notifier: Notifier, clock: Clock) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.adapter import build_adapter, build_authentication
+from bot.graph_install import build_installer
 from bot.notifier import build_notifier
 from bot.reporting import tick_sources
 from bot.settings import Settings
@@ -63,6 +64,7 @@ async def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
             settings.app_id,
             FixedClock(now),
             sources=tick_sources(settings, renderer),
+            installer=build_installer(settings),
         )
         report = await notifier.tick(now, every_slice=True)
     finally:
