@@ -10,6 +10,7 @@ waited. An installer's failure is recorded on the person and logged, and never s
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.db import transaction
-from storage.repos.app_install import AppInstallRepository
+from storage.repos.app_install import AppInstallRepository, InstallTarget
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,32 @@ async def install_for_waiting(
 ) -> int:
     """Try to install Korttid for the people whose messages wait; returns how many succeeded."""
     async with transaction(sessions) as session:
+        targets = await AppInstallRepository(session).due(now - RETRY_AFTER, most)
+    return await _install(sessions, installer, now, targets)
+
+
+async def install_for_staff(
+    sessions: async_sessionmaker[AsyncSession],
+    installer: AppInstaller,
+    now: datetime,
+    emails: Sequence[str],
+) -> tuple[int, int]:
+    """At staff import: install Korttid for those of ``emails`` it cannot reach yet.
+    Returns (installed or already there, tried)."""
+    async with transaction(sessions) as session:
+        targets = await AppInstallRepository(session).unreached(emails, now - RETRY_AFTER)
+    return await _install(sessions, installer, now, targets), len(targets)
+
+
+async def _install(
+    sessions: async_sessionmaker[AsyncSession],
+    installer: AppInstaller,
+    now: datetime,
+    targets: Sequence[InstallTarget],
+) -> int:
+    async with transaction(sessions) as session:
         repo = AppInstallRepository(session)
-        targets = await repo.due(now - RETRY_AFTER, most)
-        for target in targets:  # claimed before the calls: a crash does not retry in a loop
+        for target in targets:  # recorded before the calls: a crash does not retry in a loop
             await repo.record(target.staff_id, now, "attempting")
     done = 0
     for target in targets:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import exists, or_
+from sqlalchemy import ColumnElement, exists, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,6 +32,15 @@ class AppInstallRepository:
             col(OutboxMessage.recipient_staff_id) == col(Staff.id),
             col(OutboxMessage.status) == OutboxStatus.WAITING,
         )
+        return await self._unreached(tried_before, waiting, most)
+
+    async def unreached(self, emails: Sequence[str], tried_before: datetime) -> list[InstallTarget]:
+        """Of these staff (just imported), those with no conversation and no recent attempt."""
+        return await self._unreached(tried_before, col(Staff.email).in_(emails), len(emails))
+
+    async def _unreached(
+        self, tried_before: datetime, which: ColumnElement[bool], most: int
+    ) -> list[InstallTarget]:
         chat = exists().where(
             col(ConversationRef.staff_id) == col(Staff.id),
             col(ConversationRef.kind) == "personal",
@@ -40,7 +50,7 @@ class AppInstallRepository:
             select(Staff.id, Staff.aad_object_id, Staff.email)
             .where(
                 col(Staff.active),
-                waiting,
+                which,
                 ~chat,
                 or_(
                     col(Staff.app_install_at).is_(None),
