@@ -55,13 +55,21 @@ class MsalTokenSource:
     async def __call__(self) -> str:
         return await asyncio.to_thread(self._acquire)
 
+    def close(self) -> None:
+        """Closes MSAL's HTTP connections (tests, and a process that stops)."""
+        if self._client is not None:
+            self._client.http_client.close()
+
     def _acquire(self) -> str:
         if self._client is None:
             # The SDK's dependency (untyped); imported only when Graph install is enabled.
             import msal  # type: ignore[import-untyped]
 
             self._client = msal.ConfidentialClientApplication(
-                self._app_id, client_credential=self._secret, authority=self._authority
+                self._app_id,
+                client_credential=self._secret,
+                authority=self._authority,
+                instance_discovery=False,  # the configured tenant's own authority is used as is
             )
         result: dict[str, Any] = self._client.acquire_token_for_client(scopes=[GRAPH_SCOPE])
         token = result.get("access_token")
