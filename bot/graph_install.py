@@ -96,6 +96,12 @@ class GraphInstaller:
         self._sleep = sleep
         self._max_attempts = max_attempts
 
+    def close(self) -> None:
+        """Closes the token source's connections, when it holds any (MSAL does)."""
+        close = getattr(self._token, "close", None)
+        if callable(close):
+            close()
+
     async def install(self, user: str) -> str:
         url = f"{self._graph_url}/users/{quote(user, safe='')}/teamwork/installedApps"
         body = {

@@ -54,6 +54,7 @@ async def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     engine = db.create_engine(settings.database_url)
     authentication = build_authentication(settings)
+    installer = build_installer(settings)
     try:
         await db.upgrade(engine)
         renderer = Renderer()
@@ -64,10 +65,12 @@ async def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
             settings.app_id,
             FixedClock(now),
             sources=tick_sources(settings, renderer),
-            installer=build_installer(settings),
+            installer=installer,
         )
         report = await notifier.tick(now, every_slice=True)
     finally:
+        if installer is not None:
+            installer.close()
         await authentication.close()
         await engine.dispose()
     local = now.astimezone(ZoneInfo(settings.timezone))

@@ -6,6 +6,7 @@ the request MSAL makes: client id, secret, grant type and the Graph scope.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import ipaddress
 import ssl
@@ -20,7 +21,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from bot.cli import cmd_staff_import
 from bot.graph_install import GRAPH_SCOPE, MsalTokenSource
+from bot.settings import Settings
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
@@ -128,3 +131,50 @@ async def test_a_refused_token_raises_with_the_cause(authority: tuple[FakeAuthor
             await source()
     finally:
         source.close()
+
+
+# --- at staff import: MSAL's token, then Graph installs Korttid for each imported person --------
+
+
+async def test_staff_import_installs_korttid_for_the_imported_staff(
+    authority: tuple[FakeAuthority, str],
+    database_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake_authority, host = authority
+    installs: list[tuple[str, str]] = []
+
+    async def installed_apps(request: web.Request) -> web.Response:
+        installs.append((request.match_info["user"], request.headers.get("Authorization", "")))
+        status = 409 if request.match_info["user"] == "olle@kommun.se" else 201
+        return web.json_response({}, status=status)
+
+    graph_app = web.Application()
+    graph_app.router.add_post("/v1.0/users/{user}/teamwork/installedApps", installed_apps)
+    graph = TestServer(graph_app, host="127.0.0.1")
+    await graph.start_server()
+    settings = Settings(
+        database_url=database_url, env="dev", app_id="app-id-1", app_password="the-secret",
+        app_tenant_id="tenant-1", graph_proactive_install=True, graph_catalog_app_id="cat-1",
+        graph_url=str(graph.make_url("/v1.0")), graph_authority_host=host,
+    )  # fmt: skip
+    staff_csv = tmp_path / "staff.csv"
+    staff_csv.write_text(
+        "email,name,roles,units\n"
+        "anna@kommun.se,Anna A,enhetschef,ÄNG\n"
+        "olle@kommun.se,Olle O,sjukskoterska,ÄNG\n",
+        encoding="utf-8",
+    )
+    try:
+        code = await cmd_staff_import(argparse.Namespace(file=staff_csv), settings)
+    finally:
+        await graph.close()
+
+    assert code == 0
+    assert sorted(installs) == [
+        ("anna@kommun.se", "Bearer graph-token-1"),
+        ("olle@kommun.se", "Bearer graph-token-1"),
+    ]
+    assert len(fake_authority.token_requests) == 1
+    assert "app install: 2 of 2" in capsys.readouterr().out
