@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.adapter import CachingAuthentication, build_adapter, build_authentication
+from bot.graph_install import TokenSource, build_installer
 from bot.korttid_bot import BotDeps, KorttidBot, team_of, tenant_of
 from bot.notifier import WaitingDelivery, build_notifier, build_scheduler
 from bot.reporting import tick_sources
@@ -53,6 +54,7 @@ def create_app(
     clock: Clock | None = None,
     migrate: bool = True,
     auth_overrides: dict[str, Any] | None = None,
+    graph_token: TokenSource | None = None,
 ) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes, middlewares=[_errors_without_traces]
@@ -69,8 +71,16 @@ def create_app(
     reprompt = DialogReprompt(  # issue 19: a nudge never buries the question being asked
         adapter, settings.app_id, sessions, conversation_state, dialogs, renderer, clock
     )
+    installer = build_installer(settings, graph_token)  # issue 18: None unless enabled
     notifier = build_notifier(
-        sessions, renderer, adapter, settings.app_id, clock, sources, after_delivery=reprompt
+        sessions,
+        renderer,
+        adapter,
+        settings.app_id,
+        clock,
+        sources,
+        installer=installer,
+        after_delivery=reprompt,
     )
     waker = DeliveryWaker(notifier.dispatcher, clock)  # issue 15: told means told, at once
     waiting = WaitingDelivery(notifier, clock)  # issue 18: what waited goes when they arrive

@@ -14,6 +14,7 @@ from aiohttp import web
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import create_app
+from bot.graph_install import GraphInstaller, build_installer
 from bot.logs import setup_logging
 from bot.manifest import add_build_arguments, cmd_manifest_build
 from bot.notify_commands import (
@@ -26,6 +27,7 @@ from bot.reporting import add_report_arguments, cmd_report
 from bot.settings import Settings, StartupRefused, check_startup
 from dialogs.staff_import import StaffImportError, import_staff, read_staff_csv
 from dialogs.stays_import import StayImportError, import_stays, read_stays_csv
+from notifications.install import install_for_staff
 from storage import db
 from storage.domain.clock import SystemClock, local_today
 from storage.repos.staff import StaffRepository
@@ -189,7 +191,25 @@ async def cmd_staff_import(args: argparse.Namespace, settings: Settings) -> int:
         print(f"staff import: {created} created, {updated} updated")
         return 0
 
-    return await _with_session(settings, work)
+    result = await _with_session(settings, work)
+    installer = build_installer(settings)
+    if result == 0 and installer is not None:  # issue 18: reach them from the first day
+        await _install_imported(settings, installer, [row.email for row in rows])
+    return result
+
+
+async def _install_imported(
+    settings: Settings, installer: GraphInstaller, emails: Sequence[str]
+) -> None:
+    engine = db.create_engine(settings.database_url)
+    try:
+        done, tried = await install_for_staff(
+            db.session_factory(engine), installer, SystemClock().now(), emails
+        )
+    finally:
+        installer.close()
+        await engine.dispose()
+    print(f"app install: {done} of {tried} without Korttid installed (see the log for the rest)")
 
 
 async def cmd_staff_list(_args: argparse.Namespace, settings: Settings) -> int:

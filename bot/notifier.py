@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.sender import BotSender
 from notifications.dispatcher import AfterDelivery, Dispatcher
+from notifications.install import AppInstaller
 from notifications.ratelimit import RateLimiter
 from notifications.render import Renderer
 from notifications.tick import Notifier, NudgeSource
@@ -32,6 +33,7 @@ def build_notifier(
     clock: Clock,
     sources: Sequence[NudgeSource] = (),
     *,
+    installer: AppInstaller | None = None,
     after_delivery: AfterDelivery | None = None,
 ) -> Notifier:
     # The send rate is measured on the injected clock, so a test's fixed clock controls it too.
@@ -40,7 +42,7 @@ def build_notifier(
     dispatcher = Dispatcher(
         sessions, renderer, sender, limiter=limiter, after_delivery=after_delivery
     )
-    return Notifier(sessions, dispatcher, sources=sources)
+    return Notifier(sessions, dispatcher, sources=sources, installer=installer)
 
 
 async def run_tick(notifier: Notifier, clock: Clock) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.adapter import build_adapter, build_authentication
+from bot.graph_install import build_installer
 from bot.notifier import build_notifier
 from bot.reporting import tick_sources
 from bot.settings import Settings
@@ -53,6 +54,7 @@ async def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     engine = db.create_engine(settings.database_url)
     authentication = build_authentication(settings)
+    installer = build_installer(settings)
     try:
         await db.upgrade(engine)
         renderer = Renderer()
@@ -63,9 +65,12 @@ async def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
             settings.app_id,
             FixedClock(now),
             sources=tick_sources(settings, renderer),
+            installer=installer,
         )
         report = await notifier.tick(now, every_slice=True)
     finally:
+        if installer is not None:
+            installer.close()
         await authentication.close()
         await engine.dispose()
     local = now.astimezone(ZoneInfo(settings.timezone))

@@ -122,6 +122,37 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("KORTTID_RETENTION_MONTHS", "retention_months"),
     )
 
+    # issue 18: Korttid installs itself (Microsoft Graph) for staff it must reach. Needs the
+    # application permission TeamsAppInstallation.ReadWriteSelfForUser.All with admin consent.
+    graph_proactive_install: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("KORTTID_GRAPH_PROACTIVE_INSTALL", "graph_proactive_install"),
+    )
+    # The app's id in the tenant's app catalog (Teams admin center: Manage apps, "App ID").
+    graph_catalog_app_id: str = Field(
+        default="",
+        validation_alias=AliasChoices("KORTTID_GRAPH_CATALOG_APP_ID", "graph_catalog_app_id"),
+    )
+    graph_url: str = Field(
+        default="https://graph.microsoft.com/v1.0",
+        validation_alias=AliasChoices("KORTTID_GRAPH_URL", "graph_url"),
+    )
+    graph_authority_host: str = Field(
+        default="https://login.microsoftonline.com",
+        validation_alias=AliasChoices("KORTTID_GRAPH_AUTHORITY_HOST", "graph_authority_host"),
+    )
+
+    @property
+    def graph_install_ready(self) -> bool:
+        """Proactive install is on and has what it needs: a catalog id and app credentials."""
+        return bool(
+            self.graph_proactive_install
+            and self.graph_catalog_app_id
+            and self.app_id
+            and self.app_password.get_secret_value()
+            and self.app_tenant_id
+        )
+
     def payment_policy(self) -> PaymentPolicy:
         return PaymentPolicy(
             version=self.payment_policy_version,
@@ -157,6 +188,7 @@ def check_startup(settings: Settings, host: str) -> list[str]:
             raise StartupRefused("MicrosoftAppId is set but MicrosoftAppPassword is empty")
         if settings.app_type == "SingleTenant" and not settings.app_tenant_id:
             raise StartupRefused("MicrosoftAppType=SingleTenant needs MicrosoftAppTenantId")
+        warnings.extend(_graph_install_warnings(settings))
         return warnings
     if not settings.is_dev:
         raise StartupRefused(
@@ -168,6 +200,16 @@ def check_startup(settings: Settings, host: str) -> list[str]:
         )
     warnings.append("dev mode: no MicrosoftAppId, inbound authentication is OFF (loopback only)")
     return warnings
+
+
+def _graph_install_warnings(settings: Settings) -> list[str]:
+    if not settings.graph_proactive_install or settings.graph_install_ready:
+        return []
+    return [
+        "KORTTID_GRAPH_PROACTIVE_INSTALL is on but KORTTID_GRAPH_CATALOG_APP_ID, MicrosoftAppId,"
+        " MicrosoftAppPassword or MicrosoftAppTenantId is missing: Korttid will not install"
+        " itself; messages wait until each person opens it"
+    ]
 
 
 def _is_loopback(host: str) -> bool:

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifications.dispatcher import DeliveryReport, Dispatcher
+from notifications.install import AppInstaller, install_for_waiting
 from notifications.outbox import enqueue_many, outbox_row
 from notifications.rules import (
     ADDRESSED_ROLES,
@@ -108,9 +109,11 @@ class EvaluationReport:
 class TickReport:
     evaluation: EvaluationReport = field(default_factory=EvaluationReport)
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
+    installed: int = 0  # people Korttid installed itself for (issue 18)
 
     def __str__(self) -> str:
-        return f"rules: {self.evaluation}; delivery: {self.delivery}"
+        text = f"rules: {self.evaluation}; delivery: {self.delivery}"
+        return f"{text}; installed for {self.installed}" if self.installed else text
 
 
 async def load_facts(session: AsyncSession, now: datetime, scopes: Sequence[StayScope]) -> Facts:
@@ -187,6 +190,7 @@ class Notifier:
         dispatcher: Dispatcher,
         *,
         sources: Sequence[NudgeSource] = (),
+        installer: AppInstaller | None = None,
         slice_stays: int = SLICE_STAYS,
         budget_s: float = EVALUATION_BUDGET_S,
         timer: Callable[[], float] = time.monotonic,
@@ -194,6 +198,7 @@ class Notifier:
         self.sessions = sessions
         self.dispatcher = dispatcher
         self.sources = list(sources)
+        self.installer = installer
         self.slice_stays = slice_stays
         self.budget_s = budget_s
         self.timer = timer
@@ -204,7 +209,18 @@ class Notifier:
         evaluates every slice of stays due now before delivering, as there is no next tick."""
         evaluation = await self.evaluate(now, budget_s=math.inf if every_slice else None)
         delivery = await self.dispatcher.deliver_due(now)
-        return TickReport(evaluation, delivery)
+        return TickReport(evaluation, delivery, await self.install(now))
+
+    async def install(self, now: datetime) -> int:
+        """After delivery, so it never holds a message up: install Korttid for the people whose
+        messages wait (when an installer is configured); a failure is logged, not raised."""
+        if self.installer is None:
+            return 0
+        try:
+            return await install_for_waiting(self.sessions, self.installer, now)
+        except Exception:
+            log.exception("app installs failed")
+            return 0
 
     async def evaluate(self, now: datetime, budget_s: float | None = None) -> EvaluationReport:
         """Reconcile the changed stays, and slices of every stay while within ``budget_s``

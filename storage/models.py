@@ -129,6 +129,10 @@ class Staff(SQLModel, table=True):
     aad_object_id: str | None = Field(default=None, max_length=64, unique=True)
     teams_user_id: str | None = Field(default=None, max_length=200)
     active: bool = Field(default=True)
+    # Korttid's last attempt to install itself for this person through Microsoft Graph, and how
+    # it went (never retried sooner than a day later; see ``notifications.install``).
+    app_install_at: datetime | None = None
+    app_install_result: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -4,7 +4,7 @@ A stay may be registered before the person arrives, with the status ``planned`` 
 change: the status is a short string); ``sol_order_received`` records whether the SoL order
 reached the unit before arrival (seed 000). Existing stays have not been asked: NULL.
 
-Revision ID: 0015b
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-03 11:30:00
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015b"
+revision: str = "0015"
 down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
