@@ -30,7 +30,7 @@ from botbuilder.schema import ActivityTypes
 
 from dialogs import stay_service as service
 from dialogs.commands import normalize
-from dialogs.forms import Ask, FormDialog
+from dialogs.forms import BACK_WORDS, Ask, FormDialog
 from dialogs.meeting.decision import (
     DecisionContext,
     next_missing,
@@ -259,6 +259,8 @@ class HomeGoingForm(Ask):
         stay = await _stay(turn, int(question["context"]["stay_id"]))
         view = _view(turn, stay)
         values: dict[str, Any] = dict(question["context"]["values"])
+        if text.lower().rstrip(".!") in BACK_WORDS:
+            return await self._back(turn, question, view, values)
         asking = _asking(question["context"])
         try:
             values |= _answer(view, asking, text, values)
@@ -271,6 +273,19 @@ class HomeGoingForm(Ask):
             return await dialog_context.end_dialog({"values": without_coordination(values)})
         question["context"] = {**question["context"], "values": values, "asking": missing}
         await turn.say_text(field_question(view, missing))
+        return Dialog.end_of_turn
+
+    async def _back(
+        self, turn: Turn, question: dict[str, Any], view: StayFormView, values: dict[str, Any]
+    ) -> DialogTurnResult:
+        """``tillbaka``: forget the last typed answer and ask its question again."""
+        if not values:
+            await turn.say("form_first_question")
+            return Dialog.end_of_turn
+        previous = list(values)[-1]
+        values.pop(previous)
+        question["context"] = {**question["context"], "values": values, "asking": previous}
+        await turn.say_text(field_question(view, previous))
         return Dialog.end_of_turn
 
     async def reprompt_dialog(self, context: TurnContext, instance: DialogInstance) -> None:

@@ -160,3 +160,23 @@ async def test_a_new_date_typed_keeps_the_answers_already_given(
     notices = await outbox(sessions)
     assert [n.kind for n in notices] == ["home_going_set", "home_going_changed"]
     assert notices[1].payload["provider_contact"] == "vast@hemtjanst.se"
+
+
+async def test_tillbaka_in_the_typed_home_going_asks_the_previous_question_again(
+    channel: TeamsChannel, sessions, clock
+) -> None:
+    await seed_people(sessions, HANNA, KARIN)
+    await seed_stay(sessions, clock, "ÄNG-042")
+    hanna = channel.user("hanna", HANNA[0], HANNA[1])
+    await channel.say(hanna, "hemgång ÄNG-042 26/11 9:30")
+    await channel.say(hanna, "egen")
+
+    back = texts(await channel.say(hanna, "tillbaka"))
+    assert "Hur kommer personen hem?" in back
+    for answer in ("anhöriga", "nej", "-", "-"):
+        await channel.say(hanna, answer)
+    done = texts(await channel.say(hanna, "nej"))
+
+    assert "går hem torsdag 26 november 2026 kl. 09:30" in done
+    stay = await stay_by_code(sessions, "ÄNG-042")
+    assert stay is not None and stay.transport == "relatives"  # the corrected answer, not "egen"
