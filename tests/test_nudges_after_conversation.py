@@ -121,7 +121,7 @@ async def test_a_nudge_in_the_middle_of_ny_vistelse_is_followed_by_its_question(
     await channel.say(hanna, "ny vistelse")
     await channel.say(hanna, "ÄNG-014")
     asked = last_card(await channel.say(hanna, "5"))
-    assert "Vilket datum kom personen?" in card_texts(asked)
+    assert "Vilket datum kom personen" in card_texts(asked)
     async with transaction(sessions) as session:  # a nudge becomes due for ÄNG-042
         stay = await session.get(Stay, stay_id)
         assert stay is not None
@@ -135,9 +135,9 @@ async def test_a_nudge_in_the_middle_of_ny_vistelse_is_followed_by_its_question(
     assert len(channel.connector.for_conversation(hanna.conversation_id)) == before + 2
     assert AFTERNOON_NUDGE in card_texts(arrived[0])
     assert_valid_card(arrived[1])
-    assert "Vilket datum kom personen?" in card_texts(arrived[1])
+    assert "Vilket datum kom personen" in card_texts(arrived[1])
     # The form goes on where it was: the answers given before the nudge are kept.
-    for answer in ("i går", "om två veckor", "Träna förflyttning", "nej", "1"):
+    for answer in ("i går", "om två veckor", "ja", "Träna förflyttning", "nej", "1"):
         replies = await channel.say(hanna, answer)
     assert "Stämmer det här?" in card_texts(last_card(replies))
     assert "Vistelsen ÄNG-014 är registrerad" in texts(await channel.say(hanna, "spara"))
