@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialogs import stay_service as service
 from dialogs.parsing import InvalidInput
+from storage.domain.clock import STOCKHOLM
 from storage.models import Role
 from storage.repos.staff import StaffRepository
 from storage.repos.units import UnitRepository
@@ -144,7 +145,10 @@ async def import_stays(session: AsyncSession, rows: list[StayRow], now: datetime
     Raises ``StayImportError`` naming the line of the first row that does not fit; the caller's
     transaction is then rolled back, so nothing of the file remains.
     """
+    today = now.astimezone(STOCKHOLM).date()
     for row in rows:
+        if row.arrival_date > today:  # the file lists ongoing stays; planned ones are registered
+            raise StayImportError(f"line {row.line}: {PROBLEMS['stay_arrival_in_future']}")
         new = await _resolve(session, row)
         try:
             await service.register_stay(session, None, new, now)
