@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.adapter import CachingAuthentication, build_adapter, build_authentication
+from bot.demo_personas import DemoPersonas
 from bot.graph_install import TokenSource, build_installer
 from bot.korttid_bot import BotDeps, KorttidBot, team_of, tenant_of
 from bot.notifier import WaitingDelivery, build_notifier, build_scheduler
@@ -95,6 +96,7 @@ def create_app(
             payment_policy=settings.payment_policy(),
             outbox_queued=waker.wake if settings.deliver_at_once else None,
             deliver_waiting=waiting.wake,
+            personas=DemoPersonas() if settings.demo_switch_allowed else None,
         )
     )
     app[SETTINGS] = settings

@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.demo_personas import DemoPersonas
 from bot.identity import recognise
 from bot.turn_session import turn_transaction
 from dialogs.commands import GROUP, PERSONAL, TEAM
@@ -69,6 +70,8 @@ class BotDeps:
     outbox_queued: Callable[[], None] | None = None
     # Called after a turn that released messages waiting for its person has committed.
     deliver_waiting: Callable[[int], None] = lambda staff_id: None
+    # Dev mode only (the Agents Playground plays one user): `demo som …` switches who acts.
+    personas: DemoPersonas | None = None
 
 
 class KorttidBot:
@@ -172,19 +175,22 @@ class KorttidBot:
 
     async def _on_message(self, context: TurnContext, session: AsyncSession) -> None:
         staff = StaffRepository(session)
-        profile = await recognise(context, staff)
-        if profile is None:
+        real = await recognise(context, staff)
+        if real is None:
             await context.send_activity(
                 MessageFactory.text(
                     self.deps.renderer.text("not_registered", contact=self.deps.admin_contact)
                 )
             )
             return
-        conversation, opened = await save_reference(context, session, profile.id)
+        conversation, opened = await save_reference(context, session, real.id)
         if opened and conversation.kind == ConversationKind.PERSONAL:
-            await self._release_waiting(context, session, profile.id)
+            await self._release_waiting(context, session, real.id)
         if context.activity.text:
             context.activity.text = TurnContext.remove_recipient_mention(context.activity)
+        profile = await self._persona(context, staff, real)
+        if profile is None:
+            return
         turn = Turn(
             context=context,
             session=session,
@@ -205,6 +211,25 @@ class KorttidBot:
             await route_invoke(turn)  # Action.Execute: answered in the HTTP response
             return
         await route_message(turn, self.deps.dialogs)
+
+    async def _persona(
+        self, context: TurnContext, staff: StaffRepository, real: StaffProfile
+    ) -> StaffProfile | None:
+        """Dev mode's demo switch: who this turn acts as; None when the turn was the switch."""
+        personas = self.deps.personas
+        if personas is None:
+            return real
+        who = personas.asked(context.activity.text)
+        if who is None:
+            return await personas.acting_as(real, staff)
+        switch = await personas.switch(real, who, staff)
+        values = dict(switch.values)
+        if "role" in values:
+            values["role"] = self.deps.renderer.role_name(values["role"]).lower()
+        await context.send_activity(
+            MessageFactory.text(self.deps.renderer.text(switch.key, **values))
+        )
+        return None
 
     async def _on_membership(self, context: TurnContext, session: AsyncSession) -> None:
         """Installation and removal: greet once, remember or retire the conversation."""

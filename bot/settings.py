@@ -165,6 +165,11 @@ class Settings(BaseSettings):
     def is_dev(self) -> bool:
         return self.env is Environment.DEV
 
+    @property
+    def demo_switch_allowed(self) -> bool:
+        """``demo som …``: only in dev mode without credentials, which serves loopback only."""
+        return self.is_dev and not self.app_id
+
     def sqlite_path(self) -> Path | None:
         """The file behind an SQLite URL, so its folder can be created before connecting."""
         prefix = "sqlite+aiosqlite:///"

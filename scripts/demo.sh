@@ -68,6 +68,7 @@ cat <<MSG
   Korttid is running with demo data.
   Open  http://127.0.0.1:$playground_port/  in your browser. You are $name ($as_role).
   Type  hjälp  to begin.  Another role:  AS=$other_role make demo
+  In a chat, @Korttid demo som sjuksköterska  acts as the nurse (demo som mig: yourself again).
   Logs: $demo_dir/bot.log   Data: $demo_dir/korttid.db   Ctrl-C stops.
 
 MSG

@@ -51,6 +51,65 @@ def in_the_group(home_going: date) -> list[dict[str, Any]]:
     return turns
 
 
+def as_a_team(home_going: date) -> list[dict[str, Any]]:
+    """ÄNG-032 held by three people on the one card: the Playground plays one user, so the demo
+    user becomes the nurse and the physiotherapist at their steps (`demo som …`, dev mode)."""
+    note = "Anteckning (frivillig, högst 500 tecken, inga namn eller personnummer)"
+    turns: list[dict[str, Any]] = [
+        {"open": GROUP},
+        {"say": "uppföljning ÄNG-032", "mention": "Korttid", "expect": "Inledning och"},
+        {"press": "Nästa", "expect": "Kort resumé"},
+        {"press": "Nästa", "expect": "Hälsa och sjukvård: sjuksköterska"},
+        {
+            "say": "demo som sjuksköterska",
+            "mention": "Korttid",
+            "expect": "nu är du Sara Sjuksköterska",
+        },
+        {
+            "check": ["6. Läkemedelshantering enligt lokal rutin", "5. Nutrition"],
+            "fill": {note: "Dosett från apoteket före hemgång."},
+            "press": "Spara",
+            "expect": "Hälsa och sjukvård: sjuksköterska",
+            "shot": "meeting-team-03-nurse.png",
+        },
+        {"press": "Nästa", "expect": "leder mötet", "anywhere": True},  # not the nurse's move
+        {"say": "demo som mig", "mention": "Korttid", "expect": "dig själv igen"},
+        {"press": "Nästa", "expect": "fysioterapeut och arbetsterapeut"},
+        {
+            "say": "demo som fysioterapeut",
+            "mention": "Korttid",
+            "expect": "nu är du Rami Fysioterapeut",
+        },
+        {
+            "check": ["3. Hjälpmedel", "4. Fallriskbedömning"],
+            "fill": {note: "Rollator provad, fungerar i hemmet."},
+            "press": "Spara",
+            "expect": "fysioterapeut och arbetsterapeut",
+            "shot": "meeting-team-04-rehab.png",
+        },
+        {"say": "demo som mig", "mention": "Korttid", "expect": "dig själv igen"},
+    ]
+    titles = ("Dagliga rutiner", "Hjälpbehov i hemmet", "Utförare och avgifter",
+              "Sammanfattning och beslut")  # fmt: skip
+    turns += [{"press": "Nästa", "expect": title} for title in titles]
+    turns += [
+        {"press": "Hemgång", "expect": "Beslut: Hemgång"},
+        {"fill": {"Hemgångsdatum": home_going.isoformat(), "Utförare": "Hemtjänst Centrum",
+                  "Utförarens kontaktuppgift": "010-123 45 67"},
+         "check": ["Färdtjänst", "Hemtjänsten möter upp"],
+         "press": "Spara beslutet", "expect": "Avstämning och avslut"},
+        {"press": "Nästa", "expect": "Informera korttidskoordinatorn"},
+        {"press": "Avsluta mötet", "expect": "Uppföljningsmötet för ÄNG-032 är sparat",
+         "shot": "meeting-team-11-ended.png"},
+        {"count": "Uppföljningsmöte ÄNG-032, rum"},
+        {"count": "Steg 3 klart: 2 av"},
+        {"count": "Steg 4 klart: 2 av"},
+        {"count": "anteckning sparad"},  # the nurse's and the physiotherapist's notes
+        {"count": "klart:"},
+    ]  # fmt: skip
+    return turns
+
+
 def test_handlaggare_holds_the_meeting_in_the_playground_group_chat(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
@@ -68,3 +127,19 @@ def test_handlaggare_holds_the_meeting_in_the_playground_group_chat(
     assert "Uppföljningsmötet för ÄNG-032 är sparat" in replies[-1]
     assert (SCREENSHOTS / "meeting-group-11-ended.png").stat().st_size > 10_000
     assert (SCREENSHOTS / "meeting-group-10-last-step.png").stat().st_size > 10_000
+
+
+def test_handlaggare_nurse_and_physiotherapist_lead_their_steps_on_one_card(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    url = request.getfixturevalue("demo_stack")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    today = local_today(SystemClock())
+
+    replies = run_script(url, as_a_team(today + timedelta(days=3)), tmp_path)
+
+    assert "nu är du Sara Sjuksköterska" in replies[3]
+    assert "leder mötet" in replies[5]  # the nurse's "Nästa": a private answer, no move
+    assert "nu är du Rami Fysioterapeut" in replies[8]
+    counts = replies[-5:]  # step cards; lines of steps 3 and 4; notes; all step lines
+    assert counts == ["1", "1", "1", "2", "8"]  # one card for the whole meeting, not ten
