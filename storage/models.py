@@ -179,16 +179,18 @@ class Stay(SQLModel, table=True):
         Index("ix_stay_status_home_going", "status", "home_going_date"),
         Index("ix_stay_unit_departure", "unit_id", "departure_date"),
         Index("ix_stay_unit_deadline", "unit_id", "followup_deadline"),
-        Index("ix_stay_unit_arrival", "unit_id", "arrival_date"),  # indicators (migration 0006)
+        # indicators (migration 0006); status (0017): planned stays left out from the index
+        Index("ix_stay_unit_arrival", "unit_id", "arrival_date", "status"),
         Index("ix_stay_unit_decided", "unit_id", "decided_at"),
         # a region's scale (migration 0007): date-led ranges, and the active stays alone
         # covering the indicators' columns (migration 0008): index-only scans on PostgreSQL
-        Index(
+        Index(  # status (migration 0017): planned stays are left out without a table read
             "ix_stay_deadline_unit",
             "followup_deadline",
             "unit_id",
             "followup_held_on",
             "departure_date",
+            "status",
         ),
         Index(
             "ix_stay_departure_unit", "departure_date", "unit_id", "arrival_date", "close_reason"

@@ -1,0 +1,37 @@
+"""indicators: the follow-up and arrival indexes cover the stay's status too
+
+The follow-up and arrival figures leave out planned stays (issue 17, item 11); with ``status``
+outside the indexes every stay of the period was read from the table. With it, they are
+index-only ranges again.
+
+Revision ID: 0017_covering_status
+Revises: 0016
+Create Date: 2026-12-03 13:40:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0017_covering_status"
+down_revision: str | None = "0016"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+DEADLINE = ["followup_deadline", "unit_id", "followup_held_on", "departure_date"]
+ARRIVAL = ["unit_id", "arrival_date"]
+
+
+def _recreate(name: str, columns: list[str]) -> None:
+    op.drop_index(name, table_name="stay")
+    op.create_index(name, "stay", columns)
+
+
+def upgrade() -> None:
+    _recreate("ix_stay_deadline_unit", [*DEADLINE, "status"])
+    _recreate("ix_stay_unit_arrival", [*ARRIVAL, "status"])
+
+
+def downgrade() -> None:
+    _recreate("ix_stay_deadline_unit", DEADLINE)
+    _recreate("ix_stay_unit_arrival", ARRIVAL)
