@@ -25,22 +25,38 @@ pytestmark = pytest.mark.slow
 GROUP = "Korttid gruppchatt"
 
 
-def in_the_group(home_going: date) -> list[dict[str, Any]]:
-    """ÄNG-032 of the demo data, held in the group chat by pressing the one card's buttons."""
-    turns: list[dict[str, Any]] = [
-        {"open": GROUP},
-        {"say": "uppföljning ÄNG-032", "mention": "Korttid", "expect": "Inledning och"},
-    ]
-    titles = ("Kort resumé", "Hälsa och sjukvård: sjuksköterska",
-              "fysioterapeut och arbetsterapeut", "Dagliga rutiner", "Hjälpbehov i hemmet",
-              "Utförare och avgifter", "Sammanfattning och beslut")  # fmt: skip
-    turns += [{"press": "Nästa", "expect": title} for title in titles]
-    turns += [
+START = [
+    {"open": GROUP},
+    {"say": "uppföljning ÄNG-032", "mention": "Korttid", "expect": "Inledning och"},
+]
+
+
+def decision(home_going: date) -> list[dict[str, Any]]:
+    """Step 8 on the one card: a home-going with its provider, then on to the last step."""
+    return [
         {"press": "Hemgång", "expect": "Beslut: Hemgång"},
         {"fill": {"Hemgångsdatum": home_going.isoformat(), "Utförare": "Hemtjänst Centrum",
                   "Utförarens kontaktuppgift": "010-123 45 67"},
          "check": ["Färdtjänst", "Hemtjänsten möter upp"],
          "press": "Spara beslutet", "expect": "Avstämning och avslut"},
+    ]  # fmt: skip
+
+
+def moves(*titles: str) -> list[dict[str, Any]]:
+    return [{"press": "Nästa", "expect": title} for title in titles]
+
+
+def acting_as(role: str, expect: str) -> dict[str, Any]:
+    return {"say": f"demo som {role}", "mention": "Korttid", "expect": expect}
+
+
+def in_the_group(home_going: date) -> list[dict[str, Any]]:
+    """ÄNG-032 of the demo data, held in the group chat by pressing the one card's buttons."""
+    turns = START + moves("Kort resumé", "Hälsa och sjukvård: sjuksköterska",
+                          "fysioterapeut och arbetsterapeut", "Dagliga rutiner",
+                          "Hjälpbehov i hemmet", "Utförare och avgifter",
+                          "Sammanfattning och beslut")  # fmt: skip
+    return turns + decision(home_going) + [
         {"press": "Nästa", "expect": "Informera korttidskoordinatorn",
          "shot": "meeting-group-10-last-step.png"},
         {"count": "Uppföljningsmöte ÄNG-032, rum"},  # the step cards in the chat
@@ -48,57 +64,33 @@ def in_the_group(home_going: date) -> list[dict[str, Any]]:
         {"press": "Avsluta mötet", "expect": "Uppföljningsmötet för ÄNG-032 är sparat",
          "shot": "meeting-group-11-ended.png"},
     ]  # fmt: skip
-    return turns
 
 
 def as_a_team(home_going: date) -> list[dict[str, Any]]:
     """ÄNG-032 held by three people on the one card: the Playground plays one user, so the demo
     user becomes the nurse and the physiotherapist at their steps (`demo som …`, dev mode)."""
     note = "Anteckning (frivillig, högst 500 tecken, inga namn eller personnummer)"
-    turns: list[dict[str, Any]] = [
-        {"open": GROUP},
-        {"say": "uppföljning ÄNG-032", "mention": "Korttid", "expect": "Inledning och"},
-        {"press": "Nästa", "expect": "Kort resumé"},
-        {"press": "Nästa", "expect": "Hälsa och sjukvård: sjuksköterska"},
-        {
-            "say": "demo som sjuksköterska",
-            "mention": "Korttid",
-            "expect": "nu är du Sara Sjuksköterska",
-        },
-        {
-            "check": ["6. Läkemedelshantering enligt lokal rutin", "5. Nutrition"],
-            "fill": {note: "Dosett från apoteket före hemgång."},
-            "press": "Spara",
-            "expect": "Hälsa och sjukvård: sjuksköterska",
-            "shot": "meeting-team-03-nurse.png",
-        },
+    myself = acting_as("mig", "dig själv igen")
+    turns = START + moves("Kort resumé", "Hälsa och sjukvård: sjuksköterska") + [
+        acting_as("sjuksköterska", "nu är du Sara Sjuksköterska"),
+        {"check": ["6. Läkemedelshantering enligt lokal rutin", "5. Nutrition"],
+         "fill": {note: "Dosett från apoteket före hemgång."},
+         "press": "Spara", "expect": "Hälsa och sjukvård: sjuksköterska",
+         "shot": "meeting-team-03-nurse.png"},
         {"press": "Nästa", "expect": "leder mötet", "anywhere": True},  # not the nurse's move
-        {"say": "demo som mig", "mention": "Korttid", "expect": "dig själv igen"},
-        {"press": "Nästa", "expect": "fysioterapeut och arbetsterapeut"},
-        {
-            "say": "demo som fysioterapeut",
-            "mention": "Korttid",
-            "expect": "nu är du Rami Fysioterapeut",
-        },
-        {
-            "check": ["3. Hjälpmedel", "4. Fallriskbedömning"],
-            "fill": {note: "Rollator provad, fungerar i hemmet."},
-            "press": "Spara",
-            "expect": "fysioterapeut och arbetsterapeut",
-            "shot": "meeting-team-04-rehab.png",
-        },
-        {"say": "demo som mig", "mention": "Korttid", "expect": "dig själv igen"},
-    ]
-    titles = ("Dagliga rutiner", "Hjälpbehov i hemmet", "Utförare och avgifter",
-              "Sammanfattning och beslut")  # fmt: skip
-    turns += [{"press": "Nästa", "expect": title} for title in titles]
-    turns += [
-        {"press": "Hemgång", "expect": "Beslut: Hemgång"},
-        {"fill": {"Hemgångsdatum": home_going.isoformat(), "Utförare": "Hemtjänst Centrum",
-                  "Utförarens kontaktuppgift": "010-123 45 67"},
-         "check": ["Färdtjänst", "Hemtjänsten möter upp"],
-         "press": "Spara beslutet", "expect": "Avstämning och avslut"},
-        {"press": "Nästa", "expect": "Informera korttidskoordinatorn"},
+        myself,
+        *moves("fysioterapeut och arbetsterapeut"),
+        acting_as("fysioterapeut", "nu är du Rami Fysioterapeut"),
+        {"check": ["3. Hjälpmedel", "4. Fallriskbedömning"],
+         "fill": {note: "Rollator provad, fungerar i hemmet."},
+         "press": "Spara", "expect": "fysioterapeut och arbetsterapeut",
+         "shot": "meeting-team-04-rehab.png"},
+        myself,
+    ]  # fmt: skip
+    turns += moves("Dagliga rutiner", "Hjälpbehov i hemmet", "Utförare och avgifter",
+                   "Sammanfattning och beslut")  # fmt: skip
+    return turns + decision(home_going) + [
+        *moves("Informera korttidskoordinatorn"),
         {"press": "Avsluta mötet", "expect": "Uppföljningsmötet för ÄNG-032 är sparat",
          "shot": "meeting-team-11-ended.png"},
         {"count": "Uppföljningsmöte ÄNG-032, rum"},
@@ -107,7 +99,6 @@ def as_a_team(home_going: date) -> list[dict[str, Any]]:
         {"count": "anteckning sparad"},  # the nurse's and the physiotherapist's notes
         {"count": "klart:"},
     ]  # fmt: skip
-    return turns
 
 
 def test_handlaggare_holds_the_meeting_in_the_playground_group_chat(
