@@ -296,6 +296,11 @@ def decision_line(view: FormView, kind: str, values: Mapping[str, Any]) -> str:
     return view.text("meeting_decision_line", kind=kind_title(view, kind), **shown)
 
 
+# The form as the personal chat shows it; a shared chat's card overrides these (shared.py), and a
+# form sent back to be fixed lists what to fix in ``errors``.
+_PERSONAL_FORM: Mapping[str, Any] = {"execute": False, "refresh": None, "errors": ()}
+
+
 def decision_form(
     view: MeetingView, kind: str, submitted: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -314,6 +319,7 @@ def decision_form(
         "kind_title": kind_title(view, kind),
         "intro": view.text(f"meeting_decision_intro_{kind}"),
         "fields": fields,
+        **_PERSONAL_FORM,
         "fallback_text": view.text(
             "meeting_decision_fallback", code=view.stay.case_code, kind=kind_title(view, kind)
         ),
@@ -341,6 +347,7 @@ def home_going_form(
         "fields": [_form_field(view, n, str(labels[n]), known, submitted) for n in FIELDS[kind]],
         "fallback_text": view.text("home_going_form_fallback", code=view.stay.case_code),
         "planned": view.stay.home_going_date is not None,
+        **_PERSONAL_FORM,
     }
 
 
