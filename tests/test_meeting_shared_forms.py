@@ -237,7 +237,11 @@ async def test_an_untouched_note_field_never_writes_an_older_note_back(
     assert await stored_note(sessions) == "Såret läker.\nIngen ny medicinering."
     # And she adds a line to the old note: the typed one stays, hers follows it.
     body, _sent = await press(channel, anna, card, "Spara", note="Såret läker.\nVikt 62 kg.")
-    assert note_of(answered_card(body)) == "Såret läker.\nIngen ny medicinering.\nVikt 62 kg."
+    kept = "Såret läker.\nIngen ny medicinering.\nVikt 62 kg."
+    assert note_of(answered_card(body)) == kept
+    # Rewritten rather than added to: her whole text follows what is stored; nothing is lost.
+    body, _sent = await press(channel, sara, card, "Spara", note="Såret har läkt.")
+    assert note_of(answered_card(body)) == f"{kept}\nSåret har läkt."
 
 
 async def test_two_instances_keep_both_notes_saved_at_once(

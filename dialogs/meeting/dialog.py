@@ -607,7 +607,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             if contains_personal_number(note):
                 return current.text("personal_number_refused")
             stored = service.step_record(current.meeting, step).get("note") or ""
-            note = merged_note(stored, submitted.note_shown, note)
+            note = merged_note(stored, submitted.note_mark, note)
             if note is not None and len(note) > NOTE_LIMIT:
                 return current.text("meeting_note_too_long", length=len(note), max=NOTE_LIMIT)
         topic_keys = [f"topic_{topic_id}" for topic_id in step.topic_ids()]

@@ -21,6 +21,7 @@ from dialogs.meeting.decision import (
     YES_NO_FIELDS,
     asked_fields,
 )
+from dialogs.meeting.notes import note_mark
 from dialogs.meeting.service import STEP_OPEN, decision_part, step_record
 from notifications.formatting import format_date
 from notifications.meeting_summary import MeetingSummary, StepSummary
@@ -130,6 +131,7 @@ def step_card(view: MeetingView, coordinators: Sequence[Staff] = ()) -> dict[str
         "held_on": _held_on_input(view) if last else None,
         "with_note": not last,
         "note": record.get("note") or "",
+        "note_mark": note_mark(record.get("note") or ""),
         "show_back": step.number > 1,
         "show_skip": step.kind in (StepKind.TOPICS, StepKind.PARTICIPANTS),
         "next_title": view.text("meeting_finish" if last else "meeting_next"),
