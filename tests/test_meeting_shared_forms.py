@@ -21,7 +21,7 @@ from bot.settings import Settings
 from storage.domain.clock import FixedClock
 from tests.cards import assert_valid_card
 from tests.channel import TeamsChannel, TeamsUser
-from tests.meeting_helpers import card_inputs, step_of, the_meeting, walk
+from tests.meeting_helpers import OTHER_HANDLAGGARE, card_inputs, step_of, the_meeting, walk
 from tests.test_meeting_shared import (
     CARD_TYPE,
     GROUP,
@@ -33,6 +33,7 @@ from tests.test_meeting_shared import (
     in_group,
     press,
     texts,
+    user,
 )
 
 PNR = "19121212-1212"
@@ -274,3 +275,27 @@ async def test_two_instances_keep_both_notes_saved_at_once(
     )
     for body, _sent in answers:
         assert_valid_card(body["value"])
+
+
+async def test_a_colleague_pressing_a_paused_card_is_offered_the_meeting_privately(
+    channel: TeamsChannel, sessions: Any
+) -> None:
+    anna, _sara, _per, _ulla = await group_of_four(channel, sessions)
+    henrik = user(channel, OTHER_HANDLAGGARE)
+    channel.connector.chats[GROUP].append(henrik.member.id)
+    card = await to_step(channel, anna, await started(channel, anna), 2)
+    body, _sent = await press(channel, anna, card, "Pausa")
+    owner_id = (await the_meeting(sessions)).owner_id
+
+    body, sent = await press(channel, henrik, card, "Nästa")
+    offer = answered_card(body)  # to him alone: the chat sees no takeover card
+    assert "Ta över mötet" in json.dumps(offer, ensure_ascii=False)
+    assert sent == []
+    meeting = await the_meeting(sessions)
+    assert meeting.current_step == 2 and meeting.owner_id == owner_id
+
+    # He takes it over from the offer: that is the chat's news, and the meeting goes on with him.
+    sent = await channel.submit(henrik, button(offer, "Ta över mötet")["data"], **in_group())
+    assert any("tagit över" in text for text in texts(sent)), texts(sent)
+    meeting = await the_meeting(sessions)
+    assert meeting.owner_id != owner_id and meeting.current_step == 2

@@ -265,16 +265,18 @@ async def _staff_name(turn: Turn, staff_id: int) -> str:
 
 
 async def _offer_takeover(turn: Turn, meeting: FollowUpMeeting, stay: Stay) -> None:
+    """Pressed (a shared chat's card), the offer is the presser's alone; typed, it is the reply."""
     agenda = default_agenda()
-    await turn.show_card(
-        TAKEOVER_TEMPLATE,
-        meeting_id=meeting.id,
-        case_code=stay.case_code,
-        owner_name=await _staff_name(turn, meeting.owner_id),
-        step=meeting.current_step,
-        total=agenda.total,
-        step_title=agenda.step(meeting.current_step).title,
-    )
+    values = {
+        "meeting_id": meeting.id,
+        "case_code": stay.case_code,
+        "owner_name": await _staff_name(turn, meeting.owner_id),
+        "step": meeting.current_step,
+        "total": agenda.total,
+        "step_title": agenda.step(meeting.current_step).title,
+    }
+    if not turn.show_private_card(TAKEOVER_TEMPLATE, **values):
+        await turn.show_card(TAKEOVER_TEMPLATE, **values)
 
 
 async def _begin(
