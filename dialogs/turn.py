@@ -85,12 +85,24 @@ class Turn:
 
     async def say_private(self, key: str, **values: Any) -> None:
         """Only for the person who pressed: the invoke answer; typed, an ordinary reply."""
-        text = self.renderer.text(key, **values)
+        await self.say_private_text(self.renderer.text(key, **values))
+
+    async def say_private_text(self, text: str) -> None:
         if self.is_press:
             self._answer_press({"statusCode": 200, "type": MESSAGE_CONTENT_TYPE, "value": text})
             self.context.turn_state.pop(LIVE_CARD_KEY, None)
             return
         await self.say_text(text)
+
+    def show_private_card(self, template: str, /, **values: Any) -> bool:
+        """A press answered with a card only its presser sees (e.g. their form sent back to be
+        fixed); the conversation's live card stays as it is. False when this is no press."""
+        if not self.is_press:
+            return False
+        card = self.card_activity(template, **values).attachments[0].content
+        self._answer_press({"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": card})
+        self.context.turn_state.pop(LIVE_CARD_KEY, None)
+        return True
 
     @property
     def press_answer(self) -> dict[str, Any] | None:

@@ -51,6 +51,7 @@ from dialogs.meeting.inputs import (
     read_submitted,
 )
 from dialogs.meeting.inputs import read_typed as read_typed_move
+from dialogs.meeting.notes import merged_note
 from dialogs.meeting.views import (
     DECISION_TEMPLATE,
     STEP_TEMPLATE,
@@ -264,16 +265,18 @@ async def _staff_name(turn: Turn, staff_id: int) -> str:
 
 
 async def _offer_takeover(turn: Turn, meeting: FollowUpMeeting, stay: Stay) -> None:
+    """Pressed (a shared chat's card), the offer is the presser's alone; typed, it is the reply."""
     agenda = default_agenda()
-    await turn.show_card(
-        TAKEOVER_TEMPLATE,
-        meeting_id=meeting.id,
-        case_code=stay.case_code,
-        owner_name=await _staff_name(turn, meeting.owner_id),
-        step=meeting.current_step,
-        total=agenda.total,
-        step_title=agenda.step(meeting.current_step).title,
-    )
+    values = {
+        "meeting_id": meeting.id,
+        "case_code": stay.case_code,
+        "owner_name": await _staff_name(turn, meeting.owner_id),
+        "step": meeting.current_step,
+        "total": agenda.total,
+        "step_title": agenda.step(meeting.current_step).title,
+    }
+    if not turn.show_private_card(TAKEOVER_TEMPLATE, **values):
+        await turn.show_card(TAKEOVER_TEMPLATE, **values)
 
 
 async def _begin(
@@ -487,7 +490,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         if meeting is None or stay is None:
             return None
         if meeting.status != MeetingStatus.IN_PROGRESS:
-            await turn.say("meeting_not_open", code=stay.case_code)
+            await turn.say_private("meeting_not_open", code=stay.case_code)
             return None
         if turn.scope == GROUP:
             return await self._load_shared(turn, meeting, stay)
@@ -563,11 +566,9 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             if denied:
                 await current.turn.say_private(denied)
                 return Dialog.end_of_turn
-        refusal = self._apply_step_inputs(current, submitted.inputs, submitted.shown)
+        refusal = self._apply_step_inputs(current, submitted)
         if refusal:
-            await current.say(refusal)
-            await self._prompt(current)
-            return Dialog.end_of_turn
+            return await self._refuse(current, refusal)
         if submitted.move is Move.NEXT and current.step.kind is StepKind.COORDINATOR:
             return await self._hold_typed(dc, current, str(submitted.inputs.get("held_on") or ""))
         if submitted.move is Move.DECIDE:
@@ -586,27 +587,37 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             return Dialog.end_of_turn
         return await self._move(dc, current, submitted.move)
 
-    def _apply_step_inputs(
-        self,
-        current: MeetingTurn,
-        inputs: Mapping[str, Any],
-        shown: frozenset[str] | None = None,
-    ) -> str | None:
+    async def _refuse(
+        self, current: MeetingTurn, text: str, *, reprompt: bool = True
+    ) -> DialogTurnResult:
+        """Nothing changes: a press hears why privately (in a shared chat, not the whole chat);
+        typed, or pressed in the personal chat, the answer is a reply and the card again."""
+        if current.turn.is_press:
+            await current.turn.say_private_text(text)
+            return Dialog.end_of_turn
+        await current.say(text)
+        if reprompt:
+            await self._prompt(current)
+        return Dialog.end_of_turn
+
+    def _apply_step_inputs(self, current: MeetingTurn, submitted: Submitted) -> str | None:
         """Keep what a step card carried (topics, note, participants); a refusal keeps nothing."""
-        step = current.step
+        step, inputs, shown = current.step, submitted.inputs, submitted.shown
         note = inputs.get("note")
         if isinstance(note, str):
             note = note.strip()
             if contains_personal_number(note):
                 return current.text("personal_number_refused")
-            if len(note) > NOTE_LIMIT:
+            stored = service.step_record(current.meeting, step).get("note") or ""
+            note = merged_note(stored, submitted.note_mark, note)
+            if note is not None and len(note) > NOTE_LIMIT:
                 return current.text("meeting_note_too_long", length=len(note), max=NOTE_LIMIT)
         topic_keys = [f"topic_{topic_id}" for topic_id in step.topic_ids()]
         covered = None
         if any(key in inputs for key in topic_keys):
             ticked = {tid for tid in step.topic_ids() if str(inputs.get(f"topic_{tid}")) == "true"}
             covered = sorted(ticked if shown is None else _merged(current, ticked, shown))
-        # An empty note field never clears a note: the card may predate a note typed in the chat.
+        # An empty or untouched note field never clears a note nor writes an older one back.
         kept_note = note if isinstance(note, str) and note else None
         if covered is not None or kept_note is not None:
             service.record_step(current.meeting, step, covered=covered, note=kept_note)
@@ -688,29 +699,29 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         return current.text("meeting_topic_numbers_invalid", count=count)
 
     async def _typed_note(self, current: MeetingTurn, text: str) -> DialogTurnResult:
-        found = match_command(text)
-        if found is not None:
-            await current.say(current.text("meeting_other_command", code=current.stay.case_code))
-            return Dialog.end_of_turn
-        if contains_personal_number(text):
-            await current.say(current.text("personal_number_refused"))
-            return Dialog.end_of_turn
-        if current.step.kind is StepKind.COORDINATOR:
-            await current.say(current.text("meeting_cannot_skip_last"))
-            return Dialog.end_of_turn
+        refusal = self._typed_note_refusal(current, text)
+        if refusal:
+            return await self._refuse(current, refusal, reprompt=False)
         earlier = service.step_record(current.meeting, current.step).get("note") or ""
-        note = f"{earlier}\n{text}" if earlier else text
+        note = f"{earlier}\n{text}" if earlier else text  # added to, never over, what is there
         if len(note) > NOTE_LIMIT:
-            await current.say(
-                current.text("meeting_note_too_long", length=len(note), max=NOTE_LIMIT)
-            )
-            return Dialog.end_of_turn
+            text = current.text("meeting_note_too_long", length=len(note), max=NOTE_LIMIT)
+            return await self._refuse(current, text, reprompt=False)
         service.record_step(current.meeting, current.step, note=note)
         await current.save()
         await current.audit("meeting.note", step=current.step.number)
         await current.say(current.text("meeting_note_saved", step=current.step.number))
         await self._prompt(current)  # the card shows the note too
         return Dialog.end_of_turn
+
+    def _typed_note_refusal(self, current: MeetingTurn, text: str) -> str | None:
+        if match_command(text) is not None:
+            return current.text("meeting_other_command", code=current.stay.case_code)
+        if contains_personal_number(text):
+            return current.text("personal_number_refused")
+        if current.step.kind is StepKind.COORDINATOR:
+            return current.text("meeting_cannot_skip_last")
+        return None
 
     async def _typed_participants(self, current: MeetingTurn, text: str) -> DialogTurnResult:
         change, found, unknown = read_participant_change(text)
@@ -759,9 +770,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             if step.kind is StepKind.DECISION and not service.decision_part(
                 current.meeting, "final"
             ):
-                await current.say(current.text("meeting_decision_required"))
-                await self._prompt(current)
-                return Dialog.end_of_turn
+                return await self._refuse(current, current.text("meeting_decision_required"))
             service.record_step(current.meeting, step, covered=covered, status=service.STEP_DONE)
             return await self._advance(current, "next")
         await self._prompt(current)
@@ -780,8 +789,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
     async def _back(self, current: MeetingTurn) -> DialogTurnResult:
         step = current.step
         if step.number == 1:
-            await current.say(current.text("meeting_first_step"))
-            return Dialog.end_of_turn
+            return await self._refuse(current, current.text("meeting_first_step"), reprompt=False)
         await current.audit("meeting.step", step=step.number, step_id=step.id, move="back")
         service.set_decision_part(current.meeting, "draft", None)
         current.meeting.current_step = step.number - 1
@@ -792,11 +800,11 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
     async def _skip(self, current: MeetingTurn) -> DialogTurnResult:
         step = current.step
         if step.kind is StepKind.DECISION:
-            await current.say(current.text("meeting_cannot_skip_decision"))
-            return Dialog.end_of_turn
+            text = current.text("meeting_cannot_skip_decision")
+            return await self._refuse(current, text, reprompt=False)
         if step.kind is StepKind.COORDINATOR:
-            await current.say(current.text("meeting_cannot_skip_last"))
-            return Dialog.end_of_turn
+            text = current.text("meeting_cannot_skip_last")
+            return await self._refuse(current, text, reprompt=False)
         service.record_step(current.meeting, step, covered=[], status=service.STEP_SKIPPED)
         return await self._advance(current, "skip")
 
@@ -885,10 +893,12 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         draft = service.decision_part(current.meeting, "draft")
         kind = submitted.kind
         if draft is None or kind != draft.get("kind") or kind not in FIELDS:
-            await current.say(current.text("meeting_stale_card"))
+            await current.turn.say_private("meeting_stale_card")
             await self._prompt(current)
             return Dialog.end_of_turn
         values, errors = parse_form(kind, submitted.inputs, current.decision_context())
+        if errors and self._form_back_to_presser(current, kind, submitted.inputs, errors):
+            return Dialog.end_of_turn
         if errors:
             lines = "\n".join(f"- {current.error_text(error)}" for error in errors)
             await current.say(current.text("meeting_decision_not_saved") + "\n\n" + lines)
@@ -900,6 +910,21 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         if kind == DecisionKind.HOME_GOING and is_afternoon(values.get("time")):
             note = current.text("meeting_afternoon_note", time=values["time"])
         return await self._record_decision(current, kind, values, note)
+
+    def _form_back_to_presser(
+        self,
+        current: MeetingTurn,
+        kind: str,
+        inputs: Mapping[str, Any],
+        errors: Sequence[InvalidInput],
+    ) -> bool:
+        """A pressed form with mistakes goes back only to its presser, with what they typed and
+        what to fix; the chat's card and the meeting stay as they were. False when not pressed."""
+        lines = [current.text("meeting_decision_not_saved")]
+        lines += [f"- {current.error_text(error)}" for error in errors]
+        options = {**shared.card_options(current.turn, ()), "refresh": None}  # keep their values
+        values = {**decision_form(current.view(), kind, inputs), **options, "errors": lines}
+        return current.turn.show_private_card(DECISION_TEMPLATE, **values)
 
     async def _record_decision(
         self, current: MeetingTurn, kind: str, values: dict[str, Any], note: str
@@ -927,9 +952,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         except InvalidInput as error:
             if error.key == "date_invalid":  # not a date: a note, which the last step has not
                 return await self._typed_note(current, text)
-            await current.say(current.error_text(error))
-            await self._prompt(current)
-            return Dialog.end_of_turn
+            return await self._refuse(current, current.error_text(error))
         return await self._hold(dc, current, held_on)
 
     async def _hold(

@@ -48,6 +48,7 @@ class Submitted:
     kind: str | None
     inputs: Mapping[str, Any] = field(default_factory=dict)
     shown: frozenset[str] | None = None  # topics ticked on the card when it was shown
+    note_mark: str | None = None  # the mark of the step's note when the card was shown
 
 
 _NEXT = re.compile(r"^(?:nästa|nasta|vidare)(?:\s+(?P<numbers>[\d\s,.och]+))?$")
@@ -61,7 +62,7 @@ _WORDS = {
     "hjälp": Move.HELP, "hjalp": Move.HELP, "?": Move.HELP,
 }  # fmt: skip
 _NOTE = re.compile(r"^(?:not|anteckning)\s*:\s*(?P<text>.+)$", re.IGNORECASE | re.DOTALL)
-_DATA_KEYS = frozenset({"action", "move", "meeting_id", "step", "kind", "shown"})
+_DATA_KEYS = frozenset({"action", "move", "meeting_id", "step", "kind", "shown", "note_mark"})
 
 
 def read_typed(text: str) -> Typed:
@@ -96,6 +97,7 @@ def read_submitted(value: Mapping[str, Any]) -> Submitted | None:
         kind=str(value["kind"]) if value.get("kind") else None,
         inputs={k: v for k, v in value.items() if k not in _DATA_KEYS},
         shown=_shown(value.get("shown")),
+        note_mark=value["note_mark"] if isinstance(value.get("note_mark"), str) else None,
     )
 
 

@@ -22,7 +22,13 @@ from dialogs.commands import GROUP
 from dialogs.meeting import service
 from dialogs.meeting.agenda import BOT_LEADS, AgendaStep, StepKind, default_agenda
 from dialogs.meeting.inputs import Move
-from dialogs.meeting.views import STEP_TEMPLATE, MeetingView, step_card
+from dialogs.meeting.views import (
+    DECISION_TEMPLATE,
+    STEP_TEMPLATE,
+    MeetingView,
+    decision_form,
+    step_card,
+)
 from dialogs.turn import Turn
 from notifications.render import Renderer
 from storage.domain.clock import local_today
@@ -174,7 +180,12 @@ def refusal_for(
     """The catalogue key of a private refusal, or None when this person may do it."""
     if move in (Move.SAVE, Move.NOTE):
         return None if may_edit(profile, meeting, step) else "meeting_shared_not_your_step"
+    if move in _DECISION_MOVES:
+        return None if may_move(profile, meeting) else "meeting_shared_owner_decides"
     return None if may_move(profile, meeting) else "meeting_shared_owner_moves"
+
+
+_DECISION_MOVES = frozenset({Move.DECIDE, Move.SAVE_DECISION, Move.LEAVE_DECISION})
 
 
 def card_options(turn: Turn, member_ids: Sequence[str]) -> dict[str, Any]:
@@ -229,9 +240,22 @@ async def refresh_card(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] | 
     if step.kind is StepKind.COORDINATOR:
         coordinators = await service.coordinators_of(turn.session, stay)
     view = MeetingView(turn.renderer, agenda, meeting, stay, local_today(turn.clock))
-    values = {**step_card(view, coordinators), **personal_view(turn.profile, meeting, step)}
-    refreshed: dict[str, Any] = turn.renderer.card(STEP_TEMPLATE, **values)
+    options = personal_view(turn.profile, meeting, step)
+    form = _form_kind(meeting, step)
+    if form is not None and may_move(turn.profile, meeting):  # the owner is filling in the form
+        template, values = DECISION_TEMPLATE, decision_form(view, form)
+    else:
+        template, values = STEP_TEMPLATE, step_card(view, coordinators)
+    refreshed: dict[str, Any] = turn.renderer.card(template, **{**values, **options})
     return refreshed
+
+
+def _form_kind(meeting: FollowUpMeeting, step: AgendaStep) -> str | None:
+    """The decision kind whose form the chat's card shows, if it shows one."""
+    draft = service.decision_part(meeting, "draft")
+    if step.kind is not StepKind.DECISION or draft is None or draft.get("mode") == "typed":
+        return None
+    return str(draft["kind"])
 
 
 def shared_scope(turn: Turn) -> bool:

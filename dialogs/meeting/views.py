@@ -21,6 +21,7 @@ from dialogs.meeting.decision import (
     YES_NO_FIELDS,
     asked_fields,
 )
+from dialogs.meeting.notes import note_mark
 from dialogs.meeting.service import STEP_OPEN, decision_part, step_record
 from notifications.formatting import format_date
 from notifications.meeting_summary import MeetingSummary, StepSummary
@@ -130,6 +131,7 @@ def step_card(view: MeetingView, coordinators: Sequence[Staff] = ()) -> dict[str
         "held_on": _held_on_input(view) if last else None,
         "with_note": not last,
         "note": record.get("note") or "",
+        "note_mark": note_mark(record.get("note") or ""),
         "show_back": step.number > 1,
         "show_skip": step.kind in (StepKind.TOPICS, StepKind.PARTICIPANTS),
         "next_title": view.text("meeting_finish" if last else "meeting_next"),
@@ -296,6 +298,11 @@ def decision_line(view: FormView, kind: str, values: Mapping[str, Any]) -> str:
     return view.text("meeting_decision_line", kind=kind_title(view, kind), **shown)
 
 
+# The form as the personal chat shows it; a shared chat's card overrides these (shared.py), and a
+# form sent back to be fixed lists what to fix in ``errors``.
+_PERSONAL_FORM: Mapping[str, Any] = {"execute": False, "refresh": None, "errors": ()}
+
+
 def decision_form(
     view: MeetingView, kind: str, submitted: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -314,6 +321,7 @@ def decision_form(
         "kind_title": kind_title(view, kind),
         "intro": view.text(f"meeting_decision_intro_{kind}"),
         "fields": fields,
+        **_PERSONAL_FORM,
         "fallback_text": view.text(
             "meeting_decision_fallback", code=view.stay.case_code, kind=kind_title(view, kind)
         ),
@@ -341,6 +349,7 @@ def home_going_form(
         "fields": [_form_field(view, n, str(labels[n]), known, submitted) for n in FIELDS[kind]],
         "fallback_text": view.text("home_going_form_fallback", code=view.stay.case_code),
         "planned": view.stay.home_going_date is not None,
+        **_PERSONAL_FORM,
     }
 
 
