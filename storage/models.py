@@ -34,6 +34,8 @@ class StayStatus(StrEnum):
     PLANNED = "planned"  # registered before arrival; active once ``ankommit`` (issue 17, item 11)
     ACTIVE = "active"
     CLOSED = "closed"
+    # a planned stay the person never came to (issue 17): no stay at all, counted nowhere
+    CANCELLED = "cancelled"
 
 
 class DecisionKind(StrEnum):

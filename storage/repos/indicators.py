@@ -628,8 +628,13 @@ def is_active() -> ColumnElement[bool]:
 
 def not_planned() -> ColumnElement[bool]:
     """A stay registered before arrival counts nowhere until it has arrived (issue 17, item 11):
-    its arrival date and deadline are only a plan."""
-    return col(Stay.status) != literal(StayStatus.PLANNED.value, literal_execute=True)
+    its arrival date and deadline are only a plan; one cancelled before arrival never counts."""
+    return and_(
+        *(
+            col(Stay.status) != literal(status.value, literal_execute=True)
+            for status in (StayStatus.PLANNED, StayStatus.CANCELLED)
+        )
+    )
 
 
 def _in_units(query: Any, unit_ids: Collection[int] | None) -> Any:

@@ -46,13 +46,16 @@ class StayRepository:
         )
         return result.first() is not None
 
-    async def active_in_units(self, unit_ids: Iterable[int]) -> Sequence[Stay]:
+    async def active_in_units(
+        self, unit_ids: Iterable[int], status: StayStatus = StayStatus.ACTIVE
+    ) -> Sequence[Stay]:
+        """The unit's stays with ``status`` (active, or planned for the list's own section)."""
         ids = list(unit_ids)
         if not ids:
             return []
         result = await self.session.exec(
             select(Stay)
-            .where(col(Stay.unit_id).in_(ids), Stay.status == StayStatus.ACTIVE)
+            .where(col(Stay.unit_id).in_(ids), Stay.status == status)
             .order_by(col(Stay.arrival_date), col(Stay.case_code))
         )
         return result.all()
@@ -97,9 +100,12 @@ class StayRepository:
         return result.all()
 
     async def active_for_handlaggare(
-        self, handlaggare_id: int, unit_ids: Iterable[int]
+        self,
+        handlaggare_id: int,
+        unit_ids: Iterable[int],
+        status: StayStatus = StayStatus.ACTIVE,
     ) -> Sequence[Stay]:
-        """Active stays a handläggare is responsible for, within the given units."""
+        """Active (or ``status``) stays a handläggare is responsible for, within the units."""
         ids = list(unit_ids)
         if not ids:
             return []
@@ -107,7 +113,7 @@ class StayRepository:
             select(Stay)
             .where(
                 col(Stay.unit_id).in_(ids),
-                Stay.status == StayStatus.ACTIVE,
+                Stay.status == status,
                 Stay.handlaggare_id == handlaggare_id,
             )
             .order_by(col(Stay.arrival_date), col(Stay.case_code))
