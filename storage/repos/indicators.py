@@ -25,10 +25,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.domain.clock import STOCKHOLM
 from storage.domain.payment import PaymentPolicy
+from storage.domain.periods import local_midnight_utc
 from storage.models import (
     DecisionEvent,
     DecisionEventKind,
-    DecisionKind,
     HospitalWait,
     OutboxMessage,
     OutboxStatus,
@@ -311,9 +311,7 @@ class IndicatorRepository:
         unit_ids: Collection[int] | None,
     ) -> dict[int, OngoingStays]:
         cutoff = date.fromordinal(as_of.toordinal() - long_stay_days)
-        waiting = or_(
-            col(Stay.waiting_care_home), col(Stay.decision_kind) == DecisionKind.CARE_HOME_WAIT
-        )
+        waiting = _waiting_care_home_at(local_midnight_utc(as_of + DAY))
         query = (
             select(
                 Stay.unit_id,
@@ -503,6 +501,33 @@ class IndicatorRepository:
             select(waits.c.unit_id, func.count(), *days_in).group_by(waits.c.unit_id)
         )
         return {row[0]: tuple(int(days) for days in row[2:]) for row in rows.all()}
+
+
+# The decisions that start or end a wait for a care-home place; an "other" decision leaves it.
+WAIT_DECISIONS = (
+    DecisionEventKind.CARE_HOME_WAIT,
+    DecisionEventKind.HOME_GOING_SET,
+    DecisionEventKind.HOME_GOING_CHANGED,
+    DecisionEventKind.EXTENSION,
+)
+
+
+def _waiting_care_home_at(instant: datetime) -> ColumnElement[bool]:
+    """The stay's latest decision before ``instant`` that starts or ends a wait is a care-home
+    wait: read from the decision events, so a later decision never changes an earlier period."""
+    latest = (
+        select(DecisionEvent.kind)
+        .where(
+            col(DecisionEvent.stay_id) == col(Stay.id),
+            col(DecisionEvent.kind).in_([kind.value for kind in WAIT_DECISIONS]),
+            col(DecisionEvent.decided_at) < instant,
+        )
+        .order_by(col(DecisionEvent.decided_at).desc(), col(DecisionEvent.id).desc())
+        .limit(1)
+        .correlate(Stay)
+        .scalar_subquery()
+    )
+    return latest == DecisionEventKind.CARE_HOME_WAIT.value
 
 
 def _followup_counts(group: Any, start: date, end: date, today: date) -> Any:
