@@ -33,12 +33,12 @@ class RetentionRepository:
             .where(
                 or_(
                     and_(
-                        Stay.status == StayStatus.CLOSED,
+                        col(Stay.status) == StayStatus.CLOSED,
                         col(Stay.departure_date).is_not(None),
                         col(Stay.departure_date) < cutoff,
                     ),
                     # a planned stay the person never came to: from the day planned (issue 17)
-                    and_(Stay.status == StayStatus.CANCELLED, col(Stay.arrival_date) < cutoff),
+                    and_(col(Stay.status) == StayStatus.CANCELLED, col(Stay.arrival_date) < cutoff),
                 )
             )
             .order_by(col(Stay.id))
