@@ -316,7 +316,9 @@ async def readiness_card(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] 
         return None
     kind, status = str(data.get("kind") or ""), str(data.get("status") or "")
     try:
-        change = await service.set_readiness(turn.session, turn.profile, stay, kind, status)
+        change = await service.set_readiness(
+            turn.session, turn.profile, stay, kind, status, turn.clock.now()
+        )
     except InvalidInput as refused:
         return await _checklist_card(turn, stay, (_message(turn, refused), views.ATTENTION))
     label = views.labels(turn.renderer, "readiness_item").get(kind, kind)
@@ -368,7 +370,9 @@ async def mark_readiness(turn: Turn, match: re.Match[str]) -> None:
 
 async def _set_and_tell(turn: Turn, stay: Stay, kind: str, status: str) -> None:
     try:
-        change = await service.set_readiness(turn.session, turn.profile, stay, kind, status)
+        change = await service.set_readiness(
+            turn.session, turn.profile, stay, kind, status, turn.clock.now()
+        )
     except InvalidInput as refused:
         await turn.say_text(_message(turn, refused))
         return

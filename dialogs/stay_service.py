@@ -419,7 +419,7 @@ class ItemChange:
 
 
 async def set_readiness(
-    session: AsyncSession, actor: StaffProfile, stay: Stay, kind: str, status: str
+    session: AsyncSession, actor: StaffProfile, stay: Stay, kind: str, status: str, now: datetime
 ) -> ItemChange:
     """Mark one item ready / not ready / not applicable, if the person holds its role."""
     _require_active(stay)
@@ -442,7 +442,7 @@ async def set_readiness(
     previous = item.status
     if previous == status:
         return ItemChange(item, False, previous)
-    await StayRepository(session).save_item(item, status, actor.id)
+    await StayRepository(session).save_item(item, status, actor.id, now)
     await audit.record(
         "readiness.update",
         actor.id,

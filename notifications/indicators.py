@@ -18,7 +18,7 @@ from hospital (seed 002: distinct hospital waits active some day of the period),
 utskrivningsklar (seed 004: notice to leaving hospital, of the waits that ended in the period),
 stays ended by admission to hospital (departed in the period with close reason "hospital";
 Korttid cannot see readmissions within 30 days after a stay), SIP called (the checklist item
-marked ready in the period) and nudges not delivered (outbox messages due in the period that
+first marked ready in the period, from the readiness events) and nudges not delivered (outbox messages due in the period that
 could not be delivered).
 
 The follow-up counts the first meeting held (``stay.followup_held_on``, the first of the

@@ -12,7 +12,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from notifications.indicators import compute_indicators
 from storage.db import transaction
 from storage.domain.periods import Period, iso_week_of
-from storage.models import DecisionEventKind, DecisionKind, Stay, StayStatus
+from storage.models import (
+    DecisionEventKind,
+    DecisionKind,
+    ReadinessKind,
+    ReadinessStatus,
+    Stay,
+    StayStatus,
+)
 from storage.repos.decisions import DecisionRepository
 from storage.repos.stays import StayRepository
 from storage.repos.units import UnitRepository
@@ -99,3 +106,36 @@ async def test_a_wait_ended_by_an_extension_in_the_week_is_not_waiting_at_its_en
         await _decide(session, stay, DecisionEventKind.CARE_HOME_WAIT, utc(2026, 11, 17, 9))
     assert await _waiting(sessions, WEEK_46) == 1
     assert await _waiting(sessions, WEEK_47) == 2
+
+
+async def _sip(sessions: Sessions, period: Period) -> int:
+    async with transaction(sessions) as session:
+        report = await compute_indicators(session, period, TODAY)
+    return report.total.sip_called
+
+
+async def test_sip_called_stays_in_the_week_it_was_first_marked(sessions: Sessions) -> None:
+    """Marked ready on Tue 10 November, unmarked and marked again in week 47: week 46 keeps
+    its SIP called, and week 47 gets none (the SIP was called once)."""
+    ids = await _seed(sessions)
+    stay_id = ids["AAA-001"]
+    steps = [
+        (ReadinessStatus.READY, utc(2026, 11, 10, 10)),
+        (ReadinessStatus.NOT_READY, utc(2026, 11, 17, 10)),
+        (ReadinessStatus.READY, utc(2026, 11, 18, 10)),
+    ]
+    async with transaction(sessions) as session:
+        stays = StayRepository(session)
+        await stays.ensure_items(stay_id, [(ReadinessKind.SIP_CALLED, "handlaggare")])
+        item = await stays.item(stay_id, ReadinessKind.SIP_CALLED)
+        assert item is not None
+        await stays.save_item(item, steps[0][0], None, steps[0][1])
+    assert [await _sip(sessions, week) for week in (WEEK_46, WEEK_47)] == [1, 0]
+
+    async with transaction(sessions) as session:
+        stays = StayRepository(session)
+        item = await stays.item(stay_id, ReadinessKind.SIP_CALLED)
+        assert item is not None
+        for status, at in steps[1:]:
+            await stays.save_item(item, status, None, at)
+    assert [await _sip(sessions, week) for week in (WEEK_46, WEEK_47)] == [1, 0]

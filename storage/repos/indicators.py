@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Integer, and_, case, exists, func, literal, or_
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -32,6 +33,7 @@ from storage.models import (
     HospitalWait,
     OutboxMessage,
     OutboxStatus,
+    ReadinessEvent,
     ReadinessItem,
     ReadinessKind,
     ReadinessStatus,
@@ -395,22 +397,31 @@ class IndicatorRepository:
     async def sip_called(
         self, start: datetime, end: datetime, unit_ids: Collection[int] | None
     ) -> dict[int, int]:
-        """Checklist items "SIP called" marked ready in [start, end).
+        """Stays whose checklist item "SIP called" was first marked ready in [start, end), from
+        the readiness events: unmarking or marking it again later changes no earlier period.
 
-        Each item's unit is looked up by the stay's primary key: a join lets PostgreSQL, which
-        overestimates the items of a period, hash every stay of five years instead.
+        Each stay's unit is looked up by the stay's primary key: a join lets PostgreSQL, which
+        overestimates the events of a period, hash every stay of five years instead.
         """
+        called = and_(
+            col(ReadinessEvent.kind) == ReadinessKind.SIP_CALLED,
+            col(ReadinessEvent.status) == ReadinessStatus.READY,
+        )
+        earlier = aliased(ReadinessEvent)
+        before = exists().where(
+            col(earlier.stay_id) == col(ReadinessEvent.stay_id),
+            col(earlier.kind) == ReadinessKind.SIP_CALLED,
+            col(earlier.status) == ReadinessStatus.READY,
+            col(earlier.at) < start,
+        )
         unit = (
-            select(Stay.unit_id).where(col(Stay.id) == col(ReadinessItem.stay_id)).scalar_subquery()
+            select(Stay.unit_id)
+            .where(col(Stay.id) == col(ReadinessEvent.stay_id))
+            .scalar_subquery()
         )
         query = (
-            select(unit, func.count())
-            .where(
-                ReadinessItem.kind == ReadinessKind.SIP_CALLED,
-                ReadinessItem.status == ReadinessStatus.READY,
-                col(ReadinessItem.updated_at) >= start,
-                col(ReadinessItem.updated_at) < end,
-            )
+            select(unit, func.count(func.distinct(ReadinessEvent.stay_id)))
+            .where(called, col(ReadinessEvent.at) >= start, col(ReadinessEvent.at) < end, ~before)
             .group_by(unit)
         )
         if unit_ids is not None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.domain.calendar import followup_deadline
-from storage.models import ReadinessItem, ReadinessStatus, Stay, StayStatus, utcnow
+from storage.models import ReadinessEvent, ReadinessItem, ReadinessStatus, Stay, StayStatus, utcnow
 from storage.repos.keys import is_possible_id
 
 
@@ -143,9 +144,25 @@ class StayRepository:
         )
         return result.first()
 
-    async def save_item(self, item: ReadinessItem, status: str, staff_id: int | None) -> None:
+    async def save_item(
+        self,
+        item: ReadinessItem,
+        status: str,
+        staff_id: int | None,
+        at: datetime | None = None,
+    ) -> None:
+        """Set the item's status and append it to the readiness history (what figures read)."""
         item.status = status
         item.updated_by_id = staff_id
-        item.updated_at = utcnow()
+        item.updated_at = at or utcnow()
         self.session.add(item)
+        self.session.add(
+            ReadinessEvent(
+                stay_id=item.stay_id,
+                kind=item.kind,
+                status=status,
+                at=item.updated_at,
+                author_id=staff_id,
+            )
+        )
         await self.session.flush()
