@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.app import NOTIFIER
+from dialogs.retention import months_before, purge_closed_stay_notes
 from storage.db import transaction
 from storage.domain.clock import FixedClock
 from storage.models import StayStatus
@@ -172,3 +173,23 @@ async def test_planned_stays_are_listed_after_the_ongoing_ones(
         assert "Ankomst onsdag 25 november 2026" in shown
         assert "Ankomst fredag 27 november 2026" in shown
         assert "1 pågående vistelse" in shown  # the planned ones are not ongoing
+
+
+async def test_a_cancelled_planned_stay_loses_its_notes_after_the_retention(
+    channel: TeamsChannel, sessions: Sessions, clock: FixedClock
+) -> None:
+    """It has no departure: the retention counts from the day it was planned for."""
+    await install_team(channel, sessions)
+    today = date(2026, 11, 23)
+    old = await _planned(sessions, "ÄNG-001", months_before(today, 30))
+    recent = await _planned(sessions, "ÄNG-002", months_before(today, 6))
+    for stay_id in (old, recent):
+        await change_stay(sessions, stay_id, status=StayStatus.CANCELLED)
+
+    async with transaction(sessions) as session:
+        result = await purge_closed_stay_notes(session, today=today, months=24, now=clock.now())
+
+    assert result.stays == 1
+    purged, kept = await stay_by_code(sessions, "ÄNG-001"), await stay_by_code(sessions, "ÄNG-002")
+    assert purged is not None and purged.goal == "" and purged.room is None
+    assert kept is not None and kept.goal == "Trygg hemgång"
