@@ -28,6 +28,7 @@ from storage.repos.stays import StayRepository
 from storage.repos.units import UnitRepository
 
 LIST_LIMIT = 20
+PLANNED_LIMIT = 10  # below the ongoing ones; both at their limits keep the card under 28 KB
 READINESS_VERB = "readiness_set"
 STATUS_ORDER = (ReadinessStatus.READY, ReadinessStatus.NOT_READY, ReadinessStatus.NOT_APPLICABLE)
 
@@ -97,7 +98,7 @@ async def show_stay_list(turn: Turn, show_all: bool) -> None:
         stays = await stays_repo.active_in_units(unit_ids)
         planned = await stays_repo.active_in_units(unit_ids, StayStatus.PLANNED)
     shown = list(stays[:LIST_LIMIT])
-    planned_shown = list(planned[:LIST_LIMIT])
+    planned_shown = list(planned[:PLANNED_LIMIT])
     items = await stays_repo.items_for(s.id for s in shown if s.id is not None)
     today = local_today(turn.clock)
     r = turn.renderer
@@ -121,6 +122,9 @@ async def show_stay_list(turn: Turn, show_all: bool) -> None:
         toggle=_toggle(turn, mine_only) if is_handlaggare else None,
         planned_heading=r.text("stays_planned_heading"),
         planned=[_planned_row(turn, stay) for stay in planned_shown],
+        planned_more=r.text("stays_more", shown=len(planned_shown), total=len(planned))
+        if len(planned) > len(planned_shown)
+        else None,
     )
 
 

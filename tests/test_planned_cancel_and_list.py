@@ -193,3 +193,17 @@ async def test_a_cancelled_planned_stay_loses_its_notes_after_the_retention(
     purged, kept = await stay_by_code(sessions, "ÄNG-001"), await stay_by_code(sessions, "ÄNG-002")
     assert purged is not None and purged.goal == "" and purged.room is None
     assert kept is not None and kept.goal == "Trygg hemgång"
+
+
+async def test_a_long_list_of_planned_stays_shows_ten_and_says_how_many(
+    channel: TeamsChannel, sessions: Sessions
+) -> None:
+    users = await install_team(channel, sessions)
+    for number in range(11):
+        await _planned(sessions, f"ÄNG-{100 + number}", date(2026, 12, 1 + number))
+
+    card = last_card(await channel.say(users["hanna"], "alla vistelser"))
+    assert_valid_card(card)  # also under Teams' 28 KB
+    shown = card_texts(card)
+    assert "ÄNG-109" in shown and "ÄNG-110" not in shown  # the ten arriving first
+    assert "Visar 10 av 11" in shown
