@@ -35,6 +35,7 @@ from storage.models import (
     HospitalWait,
     OutboxMessage,
     OutboxStatus,
+    ReadinessEvent,
     ReadinessItem,
     ReadinessKind,
     ReadinessStatus,
@@ -192,6 +193,7 @@ async def _insert_rows(session: AsyncSession, rows: Rows) -> None:
     await bulk_insert(session, Stay, rows.stays)
     await bulk_insert(session, DecisionEvent, [_event(s) for s in rows.stays if s["decided_at"]])
     await bulk_insert(session, ReadinessItem, rows.items)
+    await bulk_insert(session, ReadinessEvent, [_sip_called(i) for i in rows.items if _is_sip(i)])
     await bulk_insert(session, HospitalWait, rows.waits)
     await bulk_insert(session, OutboxMessage, rows.outbox)
 
@@ -374,6 +376,23 @@ def _item(
         "responsible_role": role,
         "updated_by_id": None,
         "updated_at": at,
+    }
+
+
+def _is_sip(item: dict[str, Any]) -> bool:
+    return bool(
+        item["kind"] == ReadinessKind.SIP_CALLED and item["status"] == ReadinessStatus.READY
+    )
+
+
+def _sip_called(item: dict[str, Any]) -> dict[str, Any]:
+    """The history the "SIP called" figure reads (issue 17): marked ready when last changed."""
+    return {
+        "stay_id": item["stay_id"],
+        "kind": item["kind"],
+        "status": item["status"],
+        "at": item["updated_at"],
+        "author_id": None,
     }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
+from dialogs import cancel_planned
 from dialogs import stay_service as service
 from dialogs.forms import Ask, FormDialog, FormSteps, question
 from dialogs.parsing import InvalidInput, parse_date
@@ -50,6 +51,9 @@ async def close_action(turn: Turn, value: Mapping[str, Any]) -> None:
 
 async def _begin(turn: Turn, stay: Stay | None) -> None:
     if stay is None or not await decider_or_refuse(turn, stay, "close"):
+        return
+    if stay.status == StayStatus.PLANNED:  # it never started: cancelled, not closed
+        await cancel_planned.begin(turn, stay)
         return
     if stay.status != StayStatus.ACTIVE:
         await turn.say("stay_closed", code=stay.case_code)

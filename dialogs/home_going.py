@@ -63,12 +63,16 @@ CANCEL_WORDS = frozenset(
     {"ställ in", "ställ in hemgången", "stall in", "avboka", "ta bort", "ingen hemgång"}
 )
 _TIME_PREFIX = re.compile(r"\s*(?:kl|klockan)\.?$", re.IGNORECASE)
+_YEAR = re.compile(r"20\d\d")
 
 
 def parse_date_and_time(text: str, today: date) -> tuple[date, time | None]:
     """'3/12 9:30', 'imorgon kl 10', 'på fredag': the date, and the time when one is given."""
     cleaned = " ".join(text.split())
     head, _, last = cleaned.rpartition(" ")
+    if head and _YEAR.fullmatch(last):  # "3 dec 2026": a year, where "0930" would be a time
+        with contextlib.suppress(InvalidInput):
+            return parse_date(cleaned, today), None
     if head:
         try:
             at = parse_time(last)

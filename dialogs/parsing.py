@@ -59,7 +59,8 @@ _NAMED = re.compile(r"^(\d{1,2})(?::?e|:a)?\s*([a-zåäö]+)\.?(?:\s+(\d{4}))?$"
 _OFFSET = re.compile(r"^om\s+(\d{1,3}|[a-zåäö]+)\s+(dagar|dag|veckor|vecka)$")
 _AGO = re.compile(r"^för\s+(\d{1,3}|[a-zåäö]+)\s+(dagar|dag|veckor|vecka)\s+sedan$")
 _WEEK = re.compile(r"^v(?:ecka|\.)?\s*(\d{1,2})$")
-_TIME = re.compile(r"^(?:kl\.?\s*)?(\d{1,2})(?:[:.](\d{2}))?$")
+# 9, 9.30, 09:30, kl. 9.30, and 0930 (four digits without a separator)
+_TIME = re.compile(r"^(?:kl\.?\s*)?(?:(\d{2})(\d{2})|(\d{1,2})(?:[:.](\d{2}))?)$")
 _FILLERS = ("den ", "på ", "nu på ")
 _LAST_WEEKDAY = re.compile(r"^i\s+([a-zåäö]+)s$")
 
@@ -234,7 +235,7 @@ def _not_understood(text: str, cleaned: str) -> InvalidInput:
 def parse_time(text: str) -> time:
     match = _TIME.match(text.strip().lower())
     if match:
-        hour, minute = int(match[1]), int(match[2] or 0)
+        hour, minute = int(match[1] or match[3]), int(match[2] or match[4] or 0)
         if hour <= 23 and minute <= 59:
             return time(hour, minute)
     raise InvalidInput("time_invalid", {"text": text.strip()[:20]})

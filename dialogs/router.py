@@ -13,6 +13,7 @@ from botbuilder.schema import Activity, ActivityTypes
 from dialogs import (
     arrival,
     basic,
+    cancel_planned,
     close_stay,
     home_going,
     register_stay,
@@ -72,6 +73,7 @@ ACTION_HANDLERS: dict[str, ActionHandler] = {
     "close_stay": close_stay.close_action,
     arrival.ARRIVED_ACTION: arrival.arrived_action,
     arrival.HANDOVER_ACTION: arrival.handover_action,
+    cancel_planned.ACTION: cancel_planned.cancel_action,  # issue 17: a planned stay never came
     "wait_new": waits.wait_new_action,
     "wait_close": waits.wait_close_action,
     # issue 15: the stay card's and nudge's "Kalla till möte", the status card, the invitation
@@ -103,6 +105,7 @@ def build_dialog_set(conversation_state: ConversationState) -> DialogSet:
     dialogs.add(register_stay.RegisterStayDialog())
     dialogs.add(home_going.HomeGoingDialog())
     dialogs.add(close_stay.CloseStayDialog())
+    dialogs.add(cancel_planned.CancelPlannedDialog())
     dialogs.add(waits.RegisterWaitDialog())
     dialogs.add(calling.CallMeetingDialog())
     return dialogs

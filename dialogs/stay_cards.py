@@ -28,6 +28,7 @@ from storage.repos.stays import StayRepository
 from storage.repos.units import UnitRepository
 
 LIST_LIMIT = 20
+PLANNED_LIMIT = 10  # below the ongoing ones; both at their limits keep the card under 28 KB
 READINESS_VERB = "readiness_set"
 STATUS_ORDER = (ReadinessStatus.READY, ReadinessStatus.NOT_READY, ReadinessStatus.NOT_APPLICABLE)
 
@@ -90,16 +91,21 @@ async def show_stay_list(turn: Turn, show_all: bool) -> None:
     mine_only = is_handlaggare and not show_all
     if mine_only:
         stays = await stays_repo.active_for_handlaggare(turn.profile.id, unit_ids)
+        planned = await stays_repo.active_for_handlaggare(
+            turn.profile.id, unit_ids, StayStatus.PLANNED
+        )
     else:
         stays = await stays_repo.active_in_units(unit_ids)
+        planned = await stays_repo.active_in_units(unit_ids, StayStatus.PLANNED)
     shown = list(stays[:LIST_LIMIT])
+    planned_shown = list(planned[:PLANNED_LIMIT])
     items = await stays_repo.items_for(s.id for s in shown if s.id is not None)
     today = local_today(turn.clock)
     r = turn.renderer
     await AuditRepository(turn.session).record(
         "stays.list",
         turn.profile.id,
-        detail={"stay_ids": [s.id for s in shown], "all": not mine_only},
+        detail={"stay_ids": [s.id for s in shown + planned_shown], "all": not mine_only},
     )
     await turn.show_card(
         "stay_list",
@@ -114,7 +120,22 @@ async def show_stay_list(turn: Turn, show_all: bool) -> None:
         if len(stays) > len(shown)
         else None,
         toggle=_toggle(turn, mine_only) if is_handlaggare else None,
+        planned_heading=r.text("stays_planned_heading"),
+        planned=[_planned_row(turn, stay) for stay in planned_shown],
+        planned_more=r.text("stays_more", shown=len(planned_shown), total=len(planned))
+        if len(planned) > len(planned_shown)
+        else None,
     )
+
+
+def _planned_row(turn: Turn, stay: Stay) -> dict[str, Any]:
+    """Issue 17: a stay registered before arrival, in the list's own "Planerade" section."""
+    r = turn.renderer
+    return {
+        "stay_id": stay.id,
+        "title": r.text("stay_row_title", code=stay.case_code, room=stay.room or ""),
+        "arrival": r.text("stays_planned_row", arrival=format_date(stay.arrival_date)),
+    }
 
 
 def _toggle(turn: Turn, mine_only: bool) -> dict[str, Any]:
@@ -147,6 +168,8 @@ async def stay_card_values(turn: Turn, stay: Stay) -> dict[str, Any]:
     active = stay.status == StayStatus.ACTIVE
     if stay.status == StayStatus.PLANNED:
         status = r.text("stay_status_planned", arrival=format_date(stay.arrival_date))
+    elif stay.status == StayStatus.CANCELLED:
+        status = r.text("stay_status_cancelled", arrival=format_date(stay.arrival_date))
     elif active:
         status = r.text("stay_status_active", day=stay_day_number(stay.arrival_date, today))
     else:
@@ -199,6 +222,9 @@ def _stay_buttons(turn: Turn, stay: Stay, active: bool) -> list[dict[str, Any]]:
         buttons.append(
             {"title": r.text("stay_button_close"), "data": {"action": "close_stay", **data}}
         )
+    if stay.status == StayStatus.PLANNED and service.may_decide(turn.profile, stay):
+        cancel = {"action": "cancel_planned", **data}
+        buttons.append({"title": r.text("stay_button_cancel_planned"), "data": cancel})
     return _arrival_buttons(turn, stay, data) + buttons
 
 
@@ -294,7 +320,9 @@ async def readiness_card(turn: Turn, data: Mapping[str, Any]) -> dict[str, Any] 
         return None
     kind, status = str(data.get("kind") or ""), str(data.get("status") or "")
     try:
-        change = await service.set_readiness(turn.session, turn.profile, stay, kind, status)
+        change = await service.set_readiness(
+            turn.session, turn.profile, stay, kind, status, turn.clock.now()
+        )
     except InvalidInput as refused:
         return await _checklist_card(turn, stay, (_message(turn, refused), views.ATTENTION))
     label = views.labels(turn.renderer, "readiness_item").get(kind, kind)
@@ -346,7 +374,9 @@ async def mark_readiness(turn: Turn, match: re.Match[str]) -> None:
 
 async def _set_and_tell(turn: Turn, stay: Stay, kind: str, status: str) -> None:
     try:
-        change = await service.set_readiness(turn.session, turn.profile, stay, kind, status)
+        change = await service.set_readiness(
+            turn.session, turn.profile, stay, kind, status, turn.clock.now()
+        )
     except InvalidInput as refused:
         await turn.say_text(_message(turn, refused))
         return

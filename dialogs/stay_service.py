@@ -349,6 +349,26 @@ async def confirm_arrival(
     return linked
 
 
+async def cancel_planned_stay(session: AsyncSession, actor: StaffProfile, stay: Stay) -> None:
+    """``avsluta`` on a planned stay: the person never came, so it never started.
+
+    It keeps its record (audited, with the planned day) but counts in no indicator: it has no
+    departure, and the status is neither active nor closed.
+    """
+    _require_decider(actor, stay)
+    if stay.status != StayStatus.PLANNED:
+        raise InvalidInput("cancel_planned_not_planned", {"code": stay.case_code})
+    stay.status = StayStatus.CANCELLED
+    await StayRepository(session).save(stay)
+    await AuditRepository(session).record(
+        "stay.cancel_planned",
+        actor.id,
+        stay_id=stay.id,
+        unit_id=stay.unit_id,
+        detail={"case_code": stay.case_code, "planned_on": stay.arrival_date.isoformat()},
+    )
+
+
 async def record_handover(session: AsyncSession, actor: StaffProfile, stay: Stay) -> None:
     """The phone handover of an acute placement is done (seed 000): the nurse's nudge stops."""
     if stay.status == StayStatus.CLOSED:
@@ -399,7 +419,7 @@ class ItemChange:
 
 
 async def set_readiness(
-    session: AsyncSession, actor: StaffProfile, stay: Stay, kind: str, status: str
+    session: AsyncSession, actor: StaffProfile, stay: Stay, kind: str, status: str, now: datetime
 ) -> ItemChange:
     """Mark one item ready / not ready / not applicable, if the person holds its role."""
     _require_active(stay)
@@ -422,7 +442,7 @@ async def set_readiness(
     previous = item.status
     if previous == status:
         return ItemChange(item, False, previous)
-    await StayRepository(session).save_item(item, status, actor.id)
+    await StayRepository(session).save_item(item, status, actor.id, now)
     await audit.record(
         "readiness.update",
         actor.id,

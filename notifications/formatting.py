@@ -23,4 +23,17 @@ def first_name(full_name: str) -> str:
 
 
 def format_time(value: time) -> str:
+    """``09:30``: the value form, for payloads, stored answers and ``Input.Time`` (never shown
+    as text; people read ``format_clock``)."""
     return value.strftime("%H:%M")
+
+
+def format_clock(value: time | str) -> str:
+    """``09.30``, as Swedish text writes a time ("kl. 09.30"); also the templates' ``clock``
+    filter, so it takes a time or its ``HH:MM`` value form. Any other text is left as it is."""
+    if isinstance(value, time):
+        return value.strftime("%H.%M")
+    try:
+        return time.fromisoformat(value).strftime("%H.%M")
+    except ValueError:
+        return value

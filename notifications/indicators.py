@@ -12,12 +12,13 @@ period), active stays (in a bed at the end of the period, or today), home-goings
 next 7 days and those of them with a checklist item not ready (readiness gaps), extensions (each
 one, when it was decided) and home-going decisions (a home-going set where none was; moving the
 date is the same decision), both from the decision events taken in the period; waiting for a
-care home (in a bed at the end of the period with that decision), people in home-going planning
+care home (in a bed at the end of the period, with a care-home wait as the latest decision
+taken by then that starts or ends one: from the decision events), people in home-going planning
 from hospital (seed 002: distinct hospital waits active some day of the period), mean days as
 utskrivningsklar (seed 004: notice to leaving hospital, of the waits that ended in the period),
 stays ended by admission to hospital (departed in the period with close reason "hospital";
 Korttid cannot see readmissions within 30 days after a stay), SIP called (the checklist item
-marked ready in the period) and nudges not delivered (outbox messages due in the period that
+first marked ready in the period, from the readiness events) and nudges not delivered (outbox messages due in the period that
 could not be delivered).
 
 The follow-up counts the first meeting held (``stay.followup_held_on``, the first of the

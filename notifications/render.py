@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from notifications.formatting import format_clock
 from storage.domain.pnr import contains_personal_number, redact_personal_numbers
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -38,6 +39,7 @@ class Renderer:
         self.env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
         with catalogue.open("rb") as handle:
             self.catalogue: dict[str, Any] = tomllib.load(handle)
+        self.env.filters["clock"] = format_clock  # a time shown to people: "09.30"
         self.env.globals["t"] = self.text
         self.env.globals["role_name"] = self.role_name
         self.env.globals["catalogue"] = self.catalogue

@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from notifications.chart import png_data_uri, render_trend_png
 from notifications.digest import chart_weeks
+from notifications.formatting import format_clock
 from notifications.indicator_text import (
     compare_label,
     count_rows,
@@ -268,7 +269,7 @@ async def write_html(data: ReportData, renderer: Renderer) -> bytes:
         "title": period_title(report.period, renderer),
         "scope": data.scope,
         "dates": period_dates(report.period, report.today, renderer),
-        "generated": data.generated_at.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M"),
+        "generated": _generated_text(data.generated_at),
         "compare_label": compare_label(report.period, renderer),
         "headline": headline_rows(report.total, data.previous.total, renderer),
         "units": [
@@ -324,3 +325,9 @@ async def render_report(data: ReportData, form: ReportFormat, renderer: Renderer
     if form is ReportFormat.XLSX:
         return write_xlsx(data, renderer)
     return await write_html(data, renderer)
+
+
+def _generated_text(at: datetime) -> str:
+    """When the report was made, as its header says it: "2026-11-23 kl. 09.00"."""
+    local = at.astimezone(STOCKHOLM)
+    return f"{local.date().isoformat()} kl. {format_clock(local.time())}"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from notifications.formatting import SWEDISH_MONTHS, SWEDISH_WEEKDAYS, format_date, format_time
+from notifications.formatting import SWEDISH_MONTHS, SWEDISH_WEEKDAYS, format_clock, format_date
 from notifications.render import Renderer
 from storage.domain.calendar import add_working_days, stay_day_number
 from storage.domain.clock import STOCKHOLM
@@ -94,7 +94,7 @@ def home_going_when(stay: Stay, *, short: bool = False) -> str:
     day = short_date(stay.home_going_date) if short else format_date(stay.home_going_date)
     if stay.home_going_time is None:
         return day
-    return f"{day} kl. {format_time(stay.home_going_time)}"
+    return f"{day} kl. {format_clock(stay.home_going_time)}"
 
 
 def home_going_text(renderer: Renderer, stay: Stay, *, short: bool = False) -> str:
@@ -258,7 +258,7 @@ def checklist_summary(renderer: Renderer, items: Sequence[ReadinessItem]) -> str
 
 def notified_text(notified_at: datetime) -> str:
     local = notified_at.astimezone(STOCKHOLM)
-    return f"{short_date(local.date())} kl {local.strftime('%H:%M')}"
+    return f"{short_date(local.date())} kl. {format_clock(local.time())}"
 
 
 def kronor(amount: int) -> str:

@@ -34,6 +34,8 @@ class StayStatus(StrEnum):
     PLANNED = "planned"  # registered before arrival; active once ``ankommit`` (issue 17, item 11)
     ACTIVE = "active"
     CLOSED = "closed"
+    # a planned stay the person never came to (issue 17): no stay at all, counted nowhere
+    CANCELLED = "cancelled"
 
 
 class DecisionKind(StrEnum):
@@ -393,6 +395,21 @@ class ReadinessItem(SQLModel, table=True):
     responsible_role: str = Field(max_length=32)
     updated_by_id: int | None = Field(default=None, foreign_key="staff.id")
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ReadinessEvent(SQLModel, table=True):
+    """A checklist item's status as it was set: appended, never changed. "SIP called" in a
+    period counts the first time it was marked ready, so a later change never moves an earlier
+    period's figure (issue 17, migration 0017_h17rest)."""
+
+    __tablename__ = "readiness_event"
+    __table_args__ = (Index("ix_readiness_event_kind_status_at", "kind", "status", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    stay_id: int = Field(foreign_key="stay.id", index=True)
+    kind: str = Field(max_length=32)
+    status: str = Field(max_length=16)
+    at: datetime
+    author_id: int | None = Field(default=None, foreign_key="staff.id")
 
 
 class HospitalWait(SQLModel, table=True):

@@ -19,6 +19,7 @@ from storage.models import (
     DecisionEventKind,
     HospitalWait,
     OutboxMessage,
+    ReadinessEvent,
     ReadinessItem,
     Stay,
     StayStatus,
@@ -156,6 +157,9 @@ async def seed_indicator_data(sessions: async_sessionmaker[AsyncSession]) -> dic
                 ReadinessItem(
                     stay_id=b1.id, kind="sip_called", status="ready",
                     responsible_role="handlaggare", updated_at=utc(2026, 11, 10, 10),
+                ),
+                ReadinessEvent(  # as StayRepository.save_item records it
+                    stay_id=b1.id, kind="sip_called", status="ready", at=utc(2026, 11, 10, 10),
                 ),
                 # Notified Mon 11-02 10:00: pays from Thu 11-05; left hospital 11-09: 4 days.
                 HospitalWait(

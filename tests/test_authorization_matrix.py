@@ -117,6 +117,8 @@ MATRIX: dict[str, tuple[set[str], bool]] = {
     "command:phone_handover": ({HL, SSK}, True),
     "action:stay_arrived": ({HL, SSK}, True),
     "action:phone_handover": ({HL, SSK}, True),
+    # issue 17: the stay card's "Avbryt planerad vistelse"
+    "action:cancel_planned": ({HL}, True),
 }
 
 # What a refusal says: the fixed beginning of each refusal message of the catalogue.
@@ -304,6 +306,7 @@ PROBES: dict[str, Probe] = {
     "command:phone_handover": _command("överrapporterat {code}"),
     "action:stay_arrived": _action("stay_arrived", "stay"),
     "action:phone_handover": _action("phone_handover", "stay"),
+    "action:cancel_planned": _action("cancel_planned", "stay"),
 }
 # Takeover before the step button: afterwards the handläggare owns the meeting the step resumes.
 ORDER = (
@@ -318,7 +321,7 @@ ORDER = (
     "invoke:call_status", "action:call_change", "command:call_coming", "command:call_not_coming",
     "action:call_answer", "command:underlag", "action:call_underlag", "action:underlag_save",
     "action:call_cancel", "command:stay_arrived", "action:stay_arrived",
-    "command:phone_handover", "action:phone_handover",
+    "command:phone_handover", "action:phone_handover", "action:cancel_planned",
 )  # fmt: skip
 
 

@@ -49,7 +49,7 @@ async def test_the_escalation_says_when_the_handlaggare_was_reminded(
     await notifier.tick(local(OVERDUE, 7, 0))
 
     text = await _escalation(channel, cecilia.conversation_id)
-    assert "Handläggaren fick en påminnelse måndag 23 november 2026 kl. 07:05." in text
+    assert "Handläggaren fick en påminnelse måndag 23 november 2026 kl. 07.05." in text
     assert "ÄNG-001, rum 4" in text  # the unit's own enhetschef is told which stay (issue 17)
 
 

@@ -211,7 +211,7 @@ async def test_the_follow_up_nudge_names_a_booking_on_or_before_the_deadline(
     nudge = channel.connector.cards(anna.conversation_id)[-1]
     assert_valid_card(nudge)
     text = card_texts(nudge)
-    assert "Mötet är kallat till tisdag 24 november 2026 klockan 10:00." in text
+    assert "Mötet är kallat till tisdag 24 november 2026 kl. 10.00." in text
     assert "Kalla legitimerad personal i tid" not in text
     assert "Kalla till möte" not in [a["title"] for a in nudge["actions"]]
 

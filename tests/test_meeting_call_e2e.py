@@ -85,7 +85,7 @@ async def call_three(channel: TeamsChannel, anna: TeamsUser) -> dict[str, Any]:
     await channel.say(anna, "teams")
     await channel.say(anna, "https://teams.microsoft.com/l/meetup-join/abc")
     replies = await channel.say(anna, "alla")
-    assert any("kallat till tisdag 24 november 2026 klockan 10:30" in t for t in texts_in(replies))
+    assert any("kallat till tisdag 24 november 2026 kl. 10.30" in t for t in texts_in(replies))
     return one_card(replies)
 
 

@@ -84,7 +84,7 @@ async def test_home_going_by_typing_explains_every_mistake(channel: TeamsChannel
     assert "bara hälso- och sjukvård" in await answer(channel, anna, "ja")
     assert "SIP" in await answer(channel, anna, "nej")
     said = await answer(channel, anna, "ja")
-    assert "Hemgång tisdag 24 november 2026 klockan 09:00, närstående kör" in said
+    assert "Hemgång tisdag 24 november 2026 kl. 09.00, närstående kör" in said
 
     meeting = await the_meeting(sessions)
     assert meeting.decision is not None
@@ -195,7 +195,7 @@ async def test_decision_card_lists_what_to_fix_and_keeps_the_answers(
         press(last_card(channel), "Spara beslutet", date="2026-12-04", time="13:15"),
     )
     texts = "\n".join(sent.activity.get("text") or "" for sent in replies)
-    assert "Hemgång fredag 4 december 2026 klockan 13:15, sjukresa" in texts
+    assert "Hemgång fredag 4 december 2026 kl. 13.15, sjukresa" in texts
     assert "Hemgång på förmiddagen är att föredra" in texts
     assert step_of(last_card(channel)) == 9
 

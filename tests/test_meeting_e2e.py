@@ -115,9 +115,7 @@ async def test_whole_meeting_by_card(channel: TeamsChannel, sessions) -> None:
         sip_wanted="true",
     )
     replies = await channel.submit(anna, decision)
-    assert (
-        "Beslutet är noterat: Hemgång torsdag 3 december 2026 klockan 09:30" in texts_in(replies)[0]
-    )
+    assert "Beslutet är noterat: Hemgång torsdag 3 december 2026 kl. 09.30" in texts_in(replies)[0]
     assert "förmiddag" not in " ".join(texts_in(replies))
     card = only_card(replies)
     assert title_of(card) == "Avstämning och avslut"
@@ -228,7 +226,7 @@ async def test_whole_meeting_by_typing(channel: TeamsChannel, sessions) -> None:
     assert "SIP" in await say_text(channel, anna, "nej")
     replies = await channel.say(anna, "nej")
     assert (
-        "Beslutet är noterat: Hemgång torsdag 3 december 2026 klockan 14:00, färdtjänst"
+        "Beslutet är noterat: Hemgång torsdag 3 december 2026 kl. 14.00, färdtjänst"
         in (texts_in(replies)[0])
     )
     assert step_of(only_card(replies)) == 9
@@ -482,6 +480,6 @@ async def test_coordinator_chat_shows_the_home_going_notice(
     assert_valid_card(notice)
     text = card_texts(notice)
     assert "Hemgång planerad: ÄNG-042" in text
-    for expected in ("torsdag 3 december 2026", "09:30", "Färdtjänst", "Hemtjänst Centrum"):
+    for expected in ("torsdag 3 december 2026", "09.30", "Färdtjänst", "Hemtjänst Centrum"):
         assert expected in text
     assert "010-123 45 67" in text

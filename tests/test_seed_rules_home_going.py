@@ -99,7 +99,7 @@ async def test_typed_home_going_asks_the_meetings_questions_and_the_coordinator_
     assert "Möter hemtjänsten upp" in said["anhöriga"]
     assert "Utförare saknas" in said["-"] and "behöver koordinatorn" in said["-"]
     assert "som telefonnummer eller e-postadress" in said["ring dem"]
-    assert "går hem torsdag 26 november 2026 kl. 09:30" in done
+    assert "går hem torsdag 26 november 2026 kl. 09.30" in done
     await app_server.app[NOTIFIER].dispatcher.deliver_due(clock.now())
     notice = card_texts(channel.connector.cards(karin.conversation_id)[-1])
     for expected in ("ÄNG-042", "Hemtjänst Centrum", "031-123 45 67", "Närstående"):
@@ -138,7 +138,7 @@ async def test_the_home_going_card_requires_the_provider_when_home_help_meets(
 
     assert "Beslutet är inte sparat än" in refused and "Utförare saknas" in refused
     assert "Utförarens kontaktuppgift saknas" in refused
-    assert "går hem torsdag 26 november 2026 kl. 09:00" in saved
+    assert "går hem torsdag 26 november 2026 kl. 09.00" in saved
     notices = await outbox(sessions)
     assert [n.payload["provider_contact"] for n in notices] == ["ost@omsorg.se"]
     assert notices[0].payload["transport"] == "fardtjanst"
@@ -156,7 +156,7 @@ async def test_a_new_date_typed_keeps_the_answers_already_given(
 
     moved = texts(await channel.say(hanna, "hemgång ÄNG-042 27/11 10"))
 
-    assert "Hemgång ändrad: ÄNG-042 går hem fredag 27 november 2026 kl. 10:00." in moved
+    assert "Hemgång ändrad: ÄNG-042 går hem fredag 27 november 2026 kl. 10.00." in moved
     notices = await outbox(sessions)
     assert [n.kind for n in notices] == ["home_going_set", "home_going_changed"]
     assert notices[1].payload["provider_contact"] == "vast@hemtjanst.se"
@@ -177,6 +177,6 @@ async def test_tillbaka_in_the_typed_home_going_asks_the_previous_question_again
         await channel.say(hanna, answer)
     done = texts(await channel.say(hanna, "nej"))
 
-    assert "går hem torsdag 26 november 2026 kl. 09:30" in done
+    assert "går hem torsdag 26 november 2026 kl. 09.30" in done
     stay = await stay_by_code(sessions, "ÄNG-042")
     assert stay is not None and stay.transport == "relatives"  # the corrected answer, not "egen"

@@ -25,6 +25,8 @@ MONDAY = date(2026, 11, 23)
         ("2026-12-03", (date(2026, 12, 3), None)),
         ("3 dec 2026", (date(2026, 12, 3), None)),
         ("idag 10:15", (MONDAY, time(10, 15))),
+        ("3/12 0930", (date(2026, 12, 3), time(9, 30))),  # issue 17: four digits, no separator
+        ("3 dec 2027", (date(2027, 12, 3), None)),  # a year, not 20:27
     ],
 )
 def test_date_and_time(text: str, expected: tuple[date, time | None]) -> None:

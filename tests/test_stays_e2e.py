@@ -286,7 +286,7 @@ async def test_nurse_sees_the_units_stays_with_the_readiness_light(
 
     assert_valid_card(card)
     text = card_texts(card)
-    assert "ÄNG-042" in text and "Hemgång tis 24 nov kl. 10:00" in text
+    assert "ÄNG-042" in text and "Hemgång tis 24 nov kl. 10.00" in text
     assert "🔴 9 av 9 kvar" in text  # home-going tomorrow, nothing ready yet
     assert "actions" not in card  # no toggle for someone who is not a handläggare
 
@@ -315,7 +315,7 @@ async def test_stay_card_shows_timeline_decision_checklist_and_buttons(
         "Ankomst",
         "Uppföljning senast 7 dagar efter ankomst",
         "Planerad hemgång",
-        "torsdag 26 november 2026 kl. 09:30",
+        "torsdag 26 november 2026 kl. 09.30",
         "0 av 9 avklarade",
         "Läkemedel",
     ):
@@ -372,12 +372,12 @@ async def test_home_going_typed_set_change_cancel_tells_the_coordinator(
     changed = texts(await channel.say(hanna, "hemgång ÄNG-042 27/11 kl 9"))
     cancelled = texts(await channel.say(hanna, "hemgång ÄNG-042 ställ in"))
 
-    assert "Hemgång planerad: ÄNG-042 går hem torsdag 26 november 2026 kl. 13:30." in set_reply
+    assert "Hemgång planerad: ÄNG-042 går hem torsdag 26 november 2026 kl. 13.30." in set_reply
     assert "förmiddagen är att föredra" in set_reply
     # Karin has never opened Korttid: the notice waits for her, and Hanna is told so.
     assert "Karin Koordinator har inte öppnat Korttid än" in set_reply
     assert "Korttidskoordinatorn får besked" not in set_reply
-    assert "Hemgång ändrad: ÄNG-042 går hem fredag 27 november 2026 kl. 09:00." in changed
+    assert "Hemgång ändrad: ÄNG-042 går hem fredag 27 november 2026 kl. 09.00." in changed
     assert "förmiddagen" not in changed
     assert "Hemgången för ÄNG-042 är inställd." in cancelled
     rows = await outbox(sessions)
@@ -437,7 +437,7 @@ async def test_home_going_by_card_from_the_stay_card(
     done = texts(await channel.submit(hanna, answers | {"date": "2026-11-25"}))
 
     assert "efter vistelsens beslutade slutdatum" in wrong
-    assert "går hem onsdag 25 november 2026 kl. 09:00" in done
+    assert "går hem onsdag 25 november 2026 kl. 09.00" in done
     stay = await stay_by_code(sessions, "ÄNG-042")
     assert stay is not None
     assert (stay.home_going_date, stay.home_going_time) == (date(2026, 11, 25), time(9, 0))

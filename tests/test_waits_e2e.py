@@ -61,7 +61,7 @@ async def test_boendesamordnare_registers_a_wait_by_typing_and_sees_the_cost(
     assert_valid_card(listing)
     text = card_texts(listing)
     assert "ÄNG-050 till ÄNG" in text
-    assert "Utskrivningsklar fre 20 nov kl 10:15 · har väntat 3 dagar" in text
+    assert "Utskrivningsklar fre 20 nov kl. 10.15 · har väntat 3 dagar" in text
     assert "Betalningsansvar från mån 23 nov: 1 dag, 9\u00a0800\u00a0kr" in text
     assert "3 kalenderdagar efter underrättelsen" in text
     [wait] = await waits(sessions)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialogs.meeting.agenda import Agenda, AgendaStep, default_agenda
-from notifications.formatting import format_date, format_time
+from notifications.formatting import format_clock, format_date
 from notifications.meeting_calls import (
     LICENSED_ROLES,
     CallNoticeKind,
@@ -227,7 +227,7 @@ def has_licensed(roles: Sequence[str]) -> bool:
 
 def local_time_text(at: datetime) -> str:
     local = at.astimezone(STOCKHOLM)
-    return f"{format_date(local.date())} {format_time(local.time())}"
+    return f"{format_date(local.date())} kl. {format_clock(local.time())}"
 
 
 async def prepared_for(session: AsyncSession, renderer: Renderer, stay: Stay) -> Prepared:

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Integer, and_, case, exists, func, literal, or_, union_all
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
@@ -25,13 +26,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.domain.clock import STOCKHOLM
 from storage.domain.payment import PaymentPolicy
+from storage.domain.periods import local_midnight_utc
 from storage.models import (
     DecisionEvent,
     DecisionEventKind,
-    DecisionKind,
     HospitalWait,
     OutboxMessage,
     OutboxStatus,
+    ReadinessEvent,
     ReadinessItem,
     ReadinessKind,
     ReadinessStatus,
@@ -311,9 +313,7 @@ class IndicatorRepository:
         unit_ids: Collection[int] | None,
     ) -> dict[int, OngoingStays]:
         cutoff = date.fromordinal(as_of.toordinal() - long_stay_days)
-        waiting = or_(
-            col(Stay.waiting_care_home), col(Stay.decision_kind) == DecisionKind.CARE_HOME_WAIT
-        )
+        waiting = _waiting_care_home_at(local_midnight_utc(as_of + DAY))
         query = (
             select(
                 Stay.unit_id,
@@ -407,22 +407,31 @@ class IndicatorRepository:
     async def sip_called(
         self, start: datetime, end: datetime, unit_ids: Collection[int] | None
     ) -> dict[int, int]:
-        """Checklist items "SIP called" marked ready in [start, end).
+        """Stays whose checklist item "SIP called" was first marked ready in [start, end), from
+        the readiness events: unmarking or marking it again later changes no earlier period.
 
-        Each item's unit is looked up by the stay's primary key: a join lets PostgreSQL, which
-        overestimates the items of a period, hash every stay of five years instead.
+        Each stay's unit is looked up by the stay's primary key: a join lets PostgreSQL, which
+        overestimates the events of a period, hash every stay of five years instead.
         """
+        called = and_(
+            col(ReadinessEvent.kind) == ReadinessKind.SIP_CALLED,
+            col(ReadinessEvent.status) == ReadinessStatus.READY,
+        )
+        earlier = aliased(ReadinessEvent)
+        before = exists().where(
+            col(earlier.stay_id) == col(ReadinessEvent.stay_id),
+            col(earlier.kind) == ReadinessKind.SIP_CALLED,
+            col(earlier.status) == ReadinessStatus.READY,
+            col(earlier.at) < start,
+        )
         unit = (
-            select(Stay.unit_id).where(col(Stay.id) == col(ReadinessItem.stay_id)).scalar_subquery()
+            select(Stay.unit_id)
+            .where(col(Stay.id) == col(ReadinessEvent.stay_id))
+            .scalar_subquery()
         )
         query = (
-            select(unit, func.count())
-            .where(
-                ReadinessItem.kind == ReadinessKind.SIP_CALLED,
-                ReadinessItem.status == ReadinessStatus.READY,
-                col(ReadinessItem.updated_at) >= start,
-                col(ReadinessItem.updated_at) < end,
-            )
+            select(unit, func.count(func.distinct(ReadinessEvent.stay_id)))
+            .where(called, col(ReadinessEvent.at) >= start, col(ReadinessEvent.at) < end, ~before)
             .group_by(unit)
         )
         if unit_ids is not None:
@@ -513,6 +522,33 @@ class IndicatorRepository:
             select(waits.c.unit_id, func.count(), *days_in).group_by(waits.c.unit_id)
         )
         return {row[0]: tuple(int(days) for days in row[2:]) for row in rows.all()}
+
+
+# The decisions that start or end a wait for a care-home place; an "other" decision leaves it.
+WAIT_DECISIONS = (
+    DecisionEventKind.CARE_HOME_WAIT,
+    DecisionEventKind.HOME_GOING_SET,
+    DecisionEventKind.HOME_GOING_CHANGED,
+    DecisionEventKind.EXTENSION,
+)
+
+
+def _waiting_care_home_at(instant: datetime) -> ColumnElement[bool]:
+    """The stay's latest decision before ``instant`` that starts or ends a wait is a care-home
+    wait: read from the decision events, so a later decision never changes an earlier period."""
+    latest = (
+        select(DecisionEvent.kind)
+        .where(
+            col(DecisionEvent.stay_id) == col(Stay.id),
+            col(DecisionEvent.kind).in_([kind.value for kind in WAIT_DECISIONS]),
+            col(DecisionEvent.decided_at) < instant,
+        )
+        .order_by(col(DecisionEvent.decided_at).desc(), col(DecisionEvent.id).desc())
+        .limit(1)
+        .correlate(Stay)
+        .scalar_subquery()
+    )
+    return latest == DecisionEventKind.CARE_HOME_WAIT.value
 
 
 def _followup_counts(group: Any, start: date, end: date, today: date) -> Any:
@@ -638,8 +674,13 @@ def is_active() -> ColumnElement[bool]:
 
 def not_planned() -> ColumnElement[bool]:
     """A stay registered before arrival counts nowhere until it has arrived (issue 17, item 11):
-    its arrival date and deadline are only a plan."""
-    return col(Stay.status) != literal(StayStatus.PLANNED.value, literal_execute=True)
+    its arrival date and deadline are only a plan; one cancelled before arrival never counts."""
+    return and_(
+        *(
+            col(Stay.status) != literal(status.value, literal_execute=True)
+            for status in (StayStatus.PLANNED, StayStatus.CANCELLED)
+        )
+    )
 
 
 def _in_units(query: Any, unit_ids: Collection[int] | None) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import and_, delete, update
+from sqlalchemy import and_, delete, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,9 +31,15 @@ class RetentionRepository:
         result = await self.session.exec(
             select(Stay)
             .where(
-                Stay.status == StayStatus.CLOSED,
-                col(Stay.departure_date).is_not(None),
-                col(Stay.departure_date) < cutoff,
+                or_(
+                    and_(
+                        col(Stay.status) == StayStatus.CLOSED,
+                        col(Stay.departure_date).is_not(None),
+                        col(Stay.departure_date) < cutoff,
+                    ),
+                    # a planned stay the person never came to: from the day planned (issue 17)
+                    and_(col(Stay.status) == StayStatus.CANCELLED, col(Stay.arrival_date) < cutoff),
+                )
             )
             .order_by(col(Stay.id))
         )

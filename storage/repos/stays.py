@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.domain.calendar import followup_deadline
-from storage.models import ReadinessItem, ReadinessStatus, Stay, StayStatus, utcnow
+from storage.models import ReadinessEvent, ReadinessItem, ReadinessStatus, Stay, StayStatus, utcnow
 from storage.repos.keys import is_possible_id
 
 
@@ -46,13 +47,16 @@ class StayRepository:
         )
         return result.first() is not None
 
-    async def active_in_units(self, unit_ids: Iterable[int]) -> Sequence[Stay]:
+    async def active_in_units(
+        self, unit_ids: Iterable[int], status: StayStatus = StayStatus.ACTIVE
+    ) -> Sequence[Stay]:
+        """The unit's stays with ``status`` (active, or planned for the list's own section)."""
         ids = list(unit_ids)
         if not ids:
             return []
         result = await self.session.exec(
             select(Stay)
-            .where(col(Stay.unit_id).in_(ids), Stay.status == StayStatus.ACTIVE)
+            .where(col(Stay.unit_id).in_(ids), Stay.status == status)
             .order_by(col(Stay.arrival_date), col(Stay.case_code))
         )
         return result.all()
@@ -97,9 +101,12 @@ class StayRepository:
         return result.all()
 
     async def active_for_handlaggare(
-        self, handlaggare_id: int, unit_ids: Iterable[int]
+        self,
+        handlaggare_id: int,
+        unit_ids: Iterable[int],
+        status: StayStatus = StayStatus.ACTIVE,
     ) -> Sequence[Stay]:
-        """Active stays a handläggare is responsible for, within the given units."""
+        """Active (or ``status``) stays a handläggare is responsible for, within the units."""
         ids = list(unit_ids)
         if not ids:
             return []
@@ -107,7 +114,7 @@ class StayRepository:
             select(Stay)
             .where(
                 col(Stay.unit_id).in_(ids),
-                Stay.status == StayStatus.ACTIVE,
+                Stay.status == status,
                 Stay.handlaggare_id == handlaggare_id,
             )
             .order_by(col(Stay.arrival_date), col(Stay.case_code))
@@ -137,9 +144,25 @@ class StayRepository:
         )
         return result.first()
 
-    async def save_item(self, item: ReadinessItem, status: str, staff_id: int | None) -> None:
+    async def save_item(
+        self,
+        item: ReadinessItem,
+        status: str,
+        staff_id: int | None,
+        at: datetime | None = None,
+    ) -> None:
+        """Set the item's status and append it to the readiness history (what figures read)."""
         item.status = status
         item.updated_by_id = staff_id
-        item.updated_at = utcnow()
+        item.updated_at = at or utcnow()
         self.session.add(item)
+        self.session.add(
+            ReadinessEvent(
+                stay_id=item.stay_id,
+                kind=item.kind,
+                status=status,
+                at=item.updated_at,
+                author_id=staff_id,
+            )
+        )
         await self.session.flush()
