@@ -181,12 +181,12 @@ class Stay(SQLModel, table=True):
         Index("ix_stay_status_home_going", "status", "home_going_date"),
         Index("ix_stay_unit_departure", "unit_id", "departure_date"),
         Index("ix_stay_unit_deadline", "unit_id", "followup_deadline"),
-        # indicators (migration 0006); status (0017): planned stays left out from the index
+        # indicators (migration 0006); status (0018): planned stays left out from the index
         Index("ix_stay_unit_arrival", "unit_id", "arrival_date", "status"),
         Index("ix_stay_unit_decided", "unit_id", "decided_at"),
         # a region's scale (migration 0007): date-led ranges, and the active stays alone
         # covering the indicators' columns (migration 0008): index-only scans on PostgreSQL
-        Index(  # status (migration 0017): planned stays are left out without a table read
+        Index(  # status (migration 0018): planned stays are left out without a table read
             "ix_stay_deadline_unit",
             "followup_deadline",
             "unit_id",
@@ -400,7 +400,7 @@ class ReadinessItem(SQLModel, table=True):
 class ReadinessEvent(SQLModel, table=True):
     """A checklist item's status as it was set: appended, never changed. "SIP called" in a
     period counts the first time it was marked ready, so a later change never moves an earlier
-    period's figure (issue 17, migration 0017_h17rest)."""
+    period's figure (issue 17, migration 0017)."""
 
     __tablename__ = "readiness_event"
     __table_args__ = (Index("ix_readiness_event_kind_status_at", "kind", "status", "at"),)

@@ -7,7 +7,7 @@ now appended to ``readiness_event``; the figure counts the first time the item w
 Back-fill: one event per "SIP called" item ready today, at its last change and by its author
 (what the previous release knew of when it was marked).
 
-Revision ID: 0017_h17rest
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-03 13:30:00
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0017_h17rest"
+revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -4,8 +4,8 @@ The follow-up and arrival figures leave out planned stays (issue 17, item 11); w
 outside the indexes every stay of the period was read from the table. With it, they are
 index-only ranges again.
 
-Revision ID: 0017_covering_status
-Revises: 0016
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-03 13:40:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0017_covering_status"
-down_revision: str | None = "0016"
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
