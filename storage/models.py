@@ -278,7 +278,11 @@ class DecisionEvent(SQLModel, table=True):
     these, so a later decision never moves an earlier period's figures (migration 0012)."""
 
     __tablename__ = "decision_event"
-    __table_args__ = (Index("ix_decision_event_at_unit_kind", "decided_at", "unit_id", "kind"),)
+    __table_args__ = (
+        Index("ix_decision_event_at_unit_kind", "decided_at", "unit_id", "kind"),
+        # a stay's latest wait decision at a period's end (migration 0018): index-only
+        Index("ix_decision_event_stay_at", "stay_id", "decided_at", "kind"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)
     unit_id: int = Field(foreign_key="unit.id")

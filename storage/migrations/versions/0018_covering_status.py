@@ -2,7 +2,8 @@
 
 The follow-up and arrival figures leave out planned stays (issue 17, item 11); with ``status``
 outside the indexes every stay of the period was read from the table. With it, they are
-index-only ranges again.
+index-only ranges again. "Waiting for a care home" at a period's end reads each stay's latest
+wait decision (issue 17): an index on the stay's events by time answers it without the table.
 
 Revision ID: 0018
 Revises: 0017
@@ -30,8 +31,12 @@ def _recreate(name: str, columns: list[str]) -> None:
 def upgrade() -> None:
     _recreate("ix_stay_deadline_unit", [*DEADLINE, "status"])
     _recreate("ix_stay_unit_arrival", [*ARRIVAL, "status"])
+    op.create_index(
+        "ix_decision_event_stay_at", "decision_event", ["stay_id", "decided_at", "kind"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_decision_event_stay_at", table_name="decision_event")
     _recreate("ix_stay_deadline_unit", DEADLINE)
     _recreate("ix_stay_unit_arrival", ARRIVAL)
