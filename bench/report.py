@@ -18,6 +18,8 @@ TICK_S = 1.0
 INDICATORS_S = {"postgres": 2.0, "sqlite": 5.0}
 DELIVERY_RATIO = 1.1
 PEAK_MB, GROWTH_MB = 200.0, 2.0
+SHARED_P99_MS = 50.0  # issue 16: a press in a shared chat under 20 meetings at once
+SHARED_TITLE = "## A press in a shared chat (issue 16)"
 
 
 def machine() -> dict[str, Any]:
@@ -77,6 +79,7 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     targets: list[dict[str, Any]] = []
     for backend in results.get("backends", []):
         targets += _turn_targets(results, backend)
+        targets += _shared_targets(results, backend)
         targets += _fact_targets(results, backend)
         targets += _delivery_targets(results, backend)
     return targets
@@ -155,6 +158,25 @@ TICKS = (
     ("full_tick_s", "slowest tick after a rule instant or a restart (every stay, in slices)"),
     ("first_tick_s", "slowest morning tick (every stay in slices, queues the day's nudges)"),
 )
+
+
+def _shared_targets(results: dict[str, Any], backend: str) -> list[dict[str, Any]]:
+    steady = _get(results, "shared", backend, "open_loop")
+    if not steady:
+        return []
+    p99 = steady["p99_ms"]
+    whole = steady["chat_posts_left"] == 0 and steady["updates_after_answer"] >= steady["presses"]
+    return [
+        _target(
+            f"press in a shared chat, 20 meetings, p99 <= {SHARED_P99_MS:g} ms, {backend}",
+            f"{p99} ms (p50 {steady['p50_ms']}, {steady['presses']} presses at "
+            f"{steady['presses_per_s']}/s)" + ("" if whole else ", **card updates lost**"),
+            f"<= {SHARED_P99_MS:g} ms",
+            p99 / SHARED_P99_MS,
+            p99 <= SHARED_P99_MS and whole,
+            "shared_p99",
+        )
+    ]
 
 
 def _ticks(count: int) -> str:
@@ -244,7 +266,8 @@ def write_report(results: dict[str, Any], path: Path) -> None:
 
 def render(results: dict[str, Any]) -> str:
     parts: list[str] = [_head(results), _targets_table(results)]
-    for section in (_turns_section, _memory_section, _tick_section, _indicator_section):
+    sections = (_turns_section, shared_section, _memory_section, _tick_section, _indicator_section)
+    for section in sections:
         parts.append(section(results))
     parts.append(_delivery_section(results))
     parts.append(LEVERS)
@@ -531,6 +554,81 @@ def _delivery_section(results: dict[str, Any]) -> str:
         "rows put off for a few seconds (a 429's `Retry-After`) get a follow-up pass.\n\n"
         + _table(header, rows)
     )
+
+
+def shared_section(results: dict[str, Any]) -> str:
+    rows = []
+    for backend in results.get("backends", []):
+        run = _get(results, "shared", backend)
+        if not run:
+            continue
+        steady, burst = run["open_loop"], run["burst"]
+        met = steady["p99_ms"] <= SHARED_P99_MS and steady["chat_posts_left"] == 0
+        rows.append(
+            [
+                backend,
+                f"open loop, a press every {steady['mean_interval_s']:g} s per meeting "
+                f"({steady['presses_per_s']}/s)",
+                steady["presses"],
+                steady["p50_ms"],
+                steady["p95_ms"],
+                steady["p99_ms"],
+                steady["max_ms"],
+                f"{steady['updates_after_answer']}, {steady['chat_posts_left']} left",
+                f"p99 <= {SHARED_P99_MS:g} ms: " + ("met" if met else "**missed**"),
+            ]
+        )
+        rows.append(
+            [
+                backend,
+                "worst case, not the target: all 20 chats pressed at the same instant",
+                burst["presses"],
+                burst["p50_ms"],
+                burst["p95_ms"],
+                burst["p99_ms"],
+                burst["max_ms"],
+                "",
+                "",
+            ]
+        )
+    if not rows:
+        return ""
+    header = ["database", "load", "presses", "p50 ms", "p95 ms", "p99 ms", "max ms"]
+    header += ["card updates after the answer", "target"]
+    loads = [
+        str(_get(results, "shared", b, "open_loop", "load_after")) for b in results["backends"]
+    ]
+    return (
+        f"{SHARED_TITLE}\n\n`python -m bench --only shared` (`bench/shared_meeting.py`): one "
+        "Korttid instance in the benchmark's process, with a local connector (member lists, "
+        "posts and message updates) and the driver in the same process. Twenty group chats of "
+        'eight staff each hold a meeting at the nurse\'s step; their members press "Spara" '
+        "(Action.Execute, a tick changed). The figure is the time from a press's POST to its "
+        "invoke answer. The shared card's update (PUT) is saved with the turn and sent after "
+        "the answer (`bot/chat_posts.py`); every one must reach the connector, and no saved row "
+        "may be left. The open loop is the target's meaning: twenty meetings in progress, each "
+        "chat pressed at random (Poisson) instants, whether or not its last press was answered. "
+        "The burst row is a worst case no meeting makes. Load average after the open loop: "
+        + ", ".join(loads)
+        + ".\n\n"
+        + _table(header, rows)
+    )
+
+
+def write_shared_section(results: dict[str, Any], path: Path) -> None:
+    """Replace the report's shared-chat section (and its target rows' figures) in place."""
+    report = path.read_text(encoding="utf-8")
+    section = shared_section(results).strip()
+    if not section:
+        return
+    start = report.find(SHARED_TITLE)
+    if start < 0:
+        report = report.rstrip() + "\n\n" + section + "\n"
+    else:
+        end = report.find("\n## ", start + len(SHARED_TITLE))
+        rest = "" if end < 0 else report[end:]
+        report = report[:start] + section + "\n" + rest
+    path.write_text(report, encoding="utf-8")
 
 
 def _misses(results: dict[str, Any]) -> str:
