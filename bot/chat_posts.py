@@ -50,9 +50,17 @@ CLOSE_WAIT_SECONDS = 5.0
 class Queued:
     """One saved row: a history line to post, or the live card's new content."""
 
-    id: int
-    kind: str
+    row: ChatPost
     activity: Activity
+
+    @property
+    def id(self) -> int:
+        assert self.row.id is not None, "read after the turn's commit"
+        return self.row.id
+
+    @property
+    def kind(self) -> str:
+        return self.row.kind
 
 
 @dataclass
@@ -89,14 +97,15 @@ class ChatPosts:
             {name: model for name, model in vars(schema).items() if isinstance(model, type)}
         )
 
-    async def hold(
+    def hold(
         self,
         session: AsyncSession,
         context: TurnContext,
         posts: Sequence[Activity],
         card: Activity | None,
     ) -> Batch:
-        """In the turn's transaction: the lines and the card update are saved before the answer.
+        """In the turn's transaction: the lines and the card update are saved with it, before
+        the answer; the batch is sent (``send_soon``) once the transaction has committed.
 
         ``posts`` were stamped by the turn context already; ``card`` has its target's id."""
         conversation_id = _conversation_id(context.activity)
@@ -109,10 +118,10 @@ class ChatPosts:
             stamped.append((UPDATE, TurnContext.apply_conversation_reference(card, reference)))
         for kind, activity in stamped:
             body = serialize_activity(self._serializer, activity)
-            row_id = await repo.add(
+            row = repo.add(
                 conversation_id, kind, body, activity_id=activity.id, next_attempt_at=due
             )
-            batch.rows.append(Queued(row_id, kind, activity))
+            batch.rows.append(Queued(row, activity))
         return batch
 
     def send_soon(self, batch: Batch) -> None:
@@ -265,8 +274,7 @@ def _batches(rows: Sequence[ChatPost]) -> list[Batch]:
         assert row.id is not None
         batch = batches.setdefault(row.conversation_id, Batch(row.conversation_id))
         batch.attempts = max(batch.attempts, row.attempts)
-        activity = Activity.deserialize(row.body)
-        batch.rows.append(Queued(row.id, row.kind, activity))
+        batch.rows.append(Queued(row, Activity.deserialize(row.body)))
     return list(batches.values())
 
 

@@ -149,7 +149,7 @@ class KorttidBot:
         if not posts and card is None:
             return None
         replies[:] = [reply for reply in replies if is_answer(reply)]
-        return await chat_posts.hold(session, context, posts, card)
+        return chat_posts.hold(session, context, posts, card)
 
     async def _deliver_live_card(self, context: TurnContext, live: LiveCard) -> None:
         """After the save: update the conversation's one meeting card, or post it and keep its

@@ -20,7 +20,7 @@ class ChatPostRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(
+    def add(
         self,
         conversation_id: str,
         kind: str,
@@ -28,8 +28,9 @@ class ChatPostRepository:
         *,
         activity_id: str | None,
         next_attempt_at: datetime,
-    ) -> int:
-        """Queue one message; returns its id (rows of one conversation go in id order)."""
+    ) -> ChatPost:
+        """Queue one message, written with the transaction's last flush (its commit), so a
+        press pays no round trip of its own; its id (row order) is set by then."""
         row = ChatPost(
             conversation_id=conversation_id,
             kind=kind,
@@ -38,9 +39,7 @@ class ChatPostRepository:
             next_attempt_at=next_attempt_at,
         )
         self.session.add(row)
-        await self.session.flush()
-        assert row.id is not None
-        return row.id
+        return row
 
     async def due(self, now: datetime, limit: int) -> list[ChatPost]:
         """Rows whose first send failed or was never made (a process stopped), oldest first."""
