@@ -32,7 +32,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from aiohttp.test_utils import TestServer
 from sqlmodel import select
 
 from bench.databases import database
+from bot.app import BOT as BOT_KEY
 from bot.app import CHAT_POSTS, SESSIONS, create_app
 from bot.settings import Settings
 from dialogs.staff_import import StaffRow, import_staff
@@ -246,13 +247,20 @@ class SharedSizes:
 
 
 @asynccontextmanager
-async def korttid(database_url: str) -> AsyncIterator[tuple[Driver, web.Application, Connector]]:
-    """One Korttid instance and its connector, the twenty meetings open at the nurse's step."""
+async def korttid(
+    database_url: str, inline: bool = False
+) -> AsyncIterator[tuple[Driver, web.Application, Connector]]:
+    """One Korttid instance and its connector, the twenty meetings open at the nurse's step.
+
+    ``inline``: the card update sent before the answer, as before issue 16's change (to compare)."""
     connector = Connector()
     connector_server = TestServer(connector.app(), host="127.0.0.1")
     await connector_server.start_server()
     settings = Settings(database_url=database_url, env="dev", app_id="", scheduler_enabled=False)
-    bot_server = TestServer(create_app(settings, clock=FixedClock(NOW)), host="127.0.0.1")
+    app = create_app(settings, clock=FixedClock(NOW))
+    if inline:
+        app[BOT_KEY].deps = replace(app[BOT_KEY].deps, chat_posts=None)
+    bot_server = TestServer(app, host="127.0.0.1")
     await bot_server.start_server()
     try:
         await seed(bot_server.app, connector)
@@ -340,20 +348,24 @@ async def bench_shared(
         return {"open_loop": figures, "burst": _figures(burst, backend)}
 
 
-async def run(rounds: int, database_url: str | None, at_once: int = MEETINGS) -> dict[str, Any]:
+async def run(
+    rounds: int, database_url: str | None, at_once: int = MEETINGS, inline: bool = False
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        async with korttid(url) as (driver, app, connector):
+        async with korttid(url, inline) as (driver, app, connector):
             latencies = await in_rounds(driver, rounds, at_once)
             delivered = await settled(app, connector)
     figures = _figures(latencies, "postgresql" if database_url else "sqlite")
     return {**figures, **delivered, "presses_at_once": at_once}
 
 
-async def run_open(presses: int, mean_s: float, database_url: str | None) -> dict[str, Any]:
+async def run_open(
+    presses: int, mean_s: float, database_url: str | None, inline: bool = False
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        async with korttid(url) as (driver, app, connector):
+        async with korttid(url, inline) as (driver, app, connector):
             started = time.perf_counter()
             latencies = await open_loop(driver, presses, mean_s)
             seconds = time.perf_counter() - started
@@ -391,11 +403,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--open-loop", type=int, default=0, help="presses in all at Poisson instants (the target)"
     )
     parser.add_argument("--mean-interval", type=float, default=2.0, help="seconds, per meeting")
+    parser.add_argument(
+        "--inline", action="store_true", help="update the card before answering (the old way)"
+    )
     args = parser.parse_args(argv)
     if args.open_loop:
-        work = run_open(args.open_loop, args.mean_interval, args.database_url)
+        work = run_open(args.open_loop, args.mean_interval, args.database_url, args.inline)
     else:
-        work = run(args.rounds, args.database_url, args.at_once)
+        work = run(args.rounds, args.database_url, args.at_once, args.inline)
     figures = asyncio.run(work)
     json.dump(figures, sys.stdout, indent=2, ensure_ascii=False)
     print()

@@ -20,22 +20,21 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from botbuilder import schema
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity, ActivityTypes, ConversationReference
-from msrest.serialization import Serializer
+from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationReference
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.adapter import serialize_activity
 from bot.sender import as_send_failed
 from bot.turn_session import turn_transaction
 from notifications.dispatcher import GONE, SendFailed
 from storage.domain.clock import Clock
 from storage.models import ChatPost
 from storage.repos.chat_posts import POST, UPDATE, ChatPostRepository
+from storage.repos.conversations import ConversationRepository
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +69,21 @@ class Batch:
     conversation_id: str
     rows: list[Queued] = field(default_factory=list)
     context: TurnContext | None = None
+    reference: dict[str, Any] | None = None  # the stored conversation reference, for a tick
     attempts: int = 0
 
     @property
     def newest_update(self) -> int | None:
         return max((row.id for row in self.rows if row.kind == UPDATE), default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """Rows of one conversation that went, and its newest card that went (older ones are moot)."""
+
+    conversation_id: str
+    ids: list[int]
+    update_id: int | None
 
 
 class ChatPosts:
@@ -93,9 +102,8 @@ class ChatPosts:
         self._waiting: dict[str, int] = {}  # batches per conversation, sending or queued
         self._newest: dict[str, int] = {}  # the newest card update scheduled per conversation
         self._tasks: set[asyncio.Task[None]] = set()
-        self._serializer = Serializer(  # type: ignore[no-untyped-call]
-            {name: model for name, model in vars(schema).items() if isinstance(model, type)}
-        )
+        self._finished: list[Finished] = []
+        self._finishing: asyncio.Task[None] | None = None
 
     def hold(
         self,
@@ -117,7 +125,7 @@ class ChatPosts:
         if card is not None:
             stamped.append((UPDATE, TurnContext.apply_conversation_reference(card, reference)))
         for kind, activity in stamped:
-            body = serialize_activity(self._serializer, activity)
+            body = _body(activity)
             row = repo.add(
                 conversation_id, kind, body, activity_id=activity.id, next_attempt_at=due
             )
@@ -163,6 +171,10 @@ class ChatPosts:
                 row.next_attempt_at = now + FIRST_RETRY
             await session.flush()
             batches = _batches(rows)
+            conversations = ConversationRepository(session)
+            for batch in batches:
+                ref = await conversations.by_conversation_id(batch.conversation_id)
+                batch.reference = dict(ref.reference) if ref is not None else None
         for batch in batches:
             self.send_soon(batch)
         await asyncio.gather(*list(self._tasks), return_exceptions=True)
@@ -197,24 +209,45 @@ class ChatPosts:
         except SendFailed as failure:
             await self._failed(batch, sent, failure)
             return
-        async with turn_transaction(self.sessions) as session:
-            await ChatPostRepository(session).done(batch.conversation_id, sent, batch.newest_update)
+        self._finish(Finished(batch.conversation_id, sent, batch.newest_update))
+
+    def _finish(self, finished: Finished) -> None:
+        """Rows that went are deleted in groups: what is sent while one group is being written
+        goes into the next, so a busy chat costs the database one write, not one per press."""
+        self._finished.append(finished)
+        if self._finishing is None or self._finishing.done():
+            self._finishing = asyncio.get_running_loop().create_task(self._write_finished())
+            self._tasks.add(self._finishing)
+            self._finishing.add_done_callback(self._tasks.discard)
+
+    async def _write_finished(self) -> None:
+        while self._finished:
+            group, self._finished = self._finished, []
+            try:
+                async with turn_transaction(self.sessions) as session:
+                    repo = ChatPostRepository(session)
+                    for done in group:
+                        await repo.done(done.conversation_id, done.ids, done.update_id)
+            except Exception:  # the rows stay: a tick sends them again (at least once)
+                log.exception("sent chat posts not deleted: %s groups", len(group))
 
     async def _deliver(self, batch: Batch, row: Queued) -> None:
         if batch.context is not None:  # the turn's context: its connector client is at hand
             await _through(batch.context, row)
             return
+        if batch.reference is None:  # the conversation is not known (any more)
+            raise SendFailed(404, reason="no conversation reference")
         outcome: dict[str, BaseException] = {}
 
         async def callback(context: TurnContext) -> None:
             # The adapter's on_turn_error would swallow what is raised here: carry it out.
             try:
-                await _through(context, row)
+                await _through(context, row, stamped=False)
             except Exception as error:
                 outcome["error"] = error
 
         try:
-            reference = _reference_of(row.activity)
+            reference = ConversationReference().deserialize(dict(batch.reference))
             await self.adapter.continue_conversation(reference, callback, self.app_id)
         except Exception as error:
             raise as_send_failed(error) from error
@@ -250,8 +283,12 @@ class ChatPosts:
             )
 
 
-async def _through(context: TurnContext, row: Queued) -> None:
+async def _through(context: TurnContext, row: Queued, *, stamped: bool = True) -> None:
+    """Send one row; a row saved by a tick's load is not stamped with its conversation yet."""
     try:
+        if not stamped:
+            reference = TurnContext.get_conversation_reference(context.activity)
+            TurnContext.apply_conversation_reference(row.activity, reference)
         if row.kind == UPDATE:
             await context.adapter.update_activity(context, row.activity)
         else:
@@ -271,22 +308,38 @@ def _batches(rows: Sequence[ChatPost]) -> list[Batch]:
     """Saved rows as batches per conversation, in row order, with the attempts made so far."""
     batches: dict[str, Batch] = {}
     for row in rows:
-        assert row.id is not None
         batch = batches.setdefault(row.conversation_id, Batch(row.conversation_id))
         batch.attempts = max(batch.attempts, row.attempts)
-        batch.rows.append(Queued(row, Activity.deserialize(row.body)))
+        batch.rows.append(Queued(row, _activity(row.body)))
     return list(batches.values())
 
 
-def _reference_of(activity: Activity) -> ConversationReference:
-    """Where a saved activity goes: it was stamped with the turn's conversation reference."""
-    return ConversationReference(
-        channel_id=activity.channel_id,
-        service_url=activity.service_url,
-        conversation=activity.conversation,
-        bot=activity.from_property,
-        user=activity.recipient,
-        locale=activity.locale,
+def _body(activity: Activity) -> dict[str, Any]:
+    """What a tick needs to send a saved activity again; where to is the conversation's stored
+    reference. Plain values, so saving one costs no model serialization."""
+    return {
+        "type": activity.type,
+        "id": activity.id,
+        "text": activity.text,
+        "replyToId": activity.reply_to_id,
+        "attachments": [
+            {"contentType": item.content_type, "content": item.content}
+            for item in activity.attachments or []
+        ],
+    }
+
+
+def _activity(body: dict[str, Any]) -> Activity:
+    return Activity(
+        type=body.get("type") or ActivityTypes.message,
+        id=body.get("id"),
+        text=body.get("text"),
+        reply_to_id=body.get("replyToId"),
+        attachments=[
+            Attachment(content_type=item.get("contentType"), content=item.get("content"))
+            for item in body.get("attachments") or []
+        ]
+        or None,
     )
 
 

@@ -108,7 +108,7 @@ class KorttidBot:
                     return
                 await self._dispatch(context, session)
                 await self._save_state(context)
-                later = await self._hold_for_after_answer(context, session, replies)
+            later = await self._hold_for_after_answer(context, session, replies)
             # A caller that asked for expectReplies gets them in the HTTP answer instead.
             if replies and context.activity.delivery_mode != DeliveryModes.expect_replies:
                 await self._send_saved_replies(context, list(replies))
@@ -130,8 +130,11 @@ class KorttidBot:
         in this transaction and sent after the answer (issue 16). A card never posted before
         (no message to update) keeps the old way: its new message's id must be kept."""
         chat_posts = self.deps.chat_posts
-        if chat_posts is None or context.activity.type != ActivityTypes.invoke:
+        activity = context.activity
+        if chat_posts is None or activity.type != ActivityTypes.invoke:
             return None
+        if activity.delivery_mode == DeliveryModes.expect_replies:
+            return None  # the caller gets every reply in the HTTP answer
         live = context.turn_state.get(LIVE_CARD_KEY)
         card: Activity | None = None
         if isinstance(live, LiveCard):
