@@ -623,24 +623,34 @@ SHARED_NOTES = """What a press costs, and what was done about it (issue 16):
 - **The answer no longer waits for the chat.** A press used to be answered only after the shared
   card's message update (PUT through the connector: 14 ms of a press's 75 ms in
   `bench.phase_timer` on the loaded machine) and any history line had been sent, inside the
-  request. Now the turn
-  writes them as `chat_post` rows in its own transaction (with its dialog state: a turn that
-  has answered is saved), commits, answers, and `bot/chat_posts.py` sends them right after, one
-  chat at a time in row order, deleting the rows that went. A send that fails, or a process that
-  stops after answering, leaves its rows; every tick sends the due ones (backoff from 30 s,
-  403/404 or 12 attempts drop them with an error in the log). Only the newest card of a chat is
-  sent: an older update is moot. Tested in `tests/test_meeting_shared_after_answer.py`.
-- **The rows cost no round trip of their own**: they are written with the turn's commit flush.
+  request. Now the turn writes them as `chat_post` rows in its own transaction (with its dialog
+  state: a turn that has answered is saved), commits, answers, and `bot/chat_posts.py` sends them
+  right after, one chat at a time in row order; the rows that went are deleted in groups. A send
+  that fails, or a process that stops after answering, leaves its rows; every tick sends the due
+  ones through the conversation's stored reference (backoff from 30 s; 403/404 or 12 attempts
+  drop them, logged as an error). Only the newest card of a chat is sent: an older update is
+  moot. Tested in `tests/test_meeting_shared_after_answer.py`.
+- **Saving them is cheap**: plain values (no model serialization), written with the turn's
+  commit flush, no round trip of their own.
 - **Not re-read per press:** the member list is read when the meeting is opened in the chat (and
   when members join), never per press; the member ids for the card's refresh are kept in
   `meeting_card`.
+- **What it does not do: make a press use less CPU.** The PUT still runs in the same process,
+  just after the answer, and the row costs an insert and (grouped) a delete. When the process has
+  idle time between presses the answer no longer includes the PUT; when it is saturated (as on
+  this shared machine) presses queue behind the sends as they queued behind them before.
+  Comparing the same open loop with `python -m bench.shared_meeting --open-loop 400 [--inline]`
+  (`--inline`: the old order) on this machine gave results within its noise: p50 27.8 vs 32.7 ms
+  and p99 99.8 vs 188.0 ms in one pair of runs (load ~2.5), 46.9 vs 32.4 ms and 337 vs 169 ms in
+  the next (load ~2).
 - **What is left is the turn itself**: about 23 SQL statements (identity, the inbound-activity
   claim, the conversation reference, dialog state, meeting, stay, card, audit) and one card
-  render, spread evenly (a pyinstrument profile of the open loop shows no step above a tenth of
-  a press). Presses, their sends after the answer, and this benchmark's driver and connector
-  share one event loop and one core; presses that arrive close together queue behind each
-  other there (and, on SQLite, behind one writer), which is what the p95/p99 show. On a shared,
-  loaded machine the process gets well under a core, and the queueing grows with it.
+  render. In a pyinstrument profile of the open loop the meeting dialog is about half of a
+  press (its card render 6%), and identity, state read and write, the inbound claim, the saved
+  chat rows and the request's parse 5-8% each. Presses, their sends after the answer, and this
+  benchmark's driver and connector share one event loop and one core; presses that arrive close
+  together queue behind each other there (and, on SQLite, behind one writer), which is what the
+  p95/p99 show.
 - **Next levers, not taken**: fewer statements per press (the inbound-activity claim and the
   dialog state in one write; the staff profile cached for a turn's few seconds), and a second
   worker process per instance (the figures are per process, and an instance has two cores)."""
