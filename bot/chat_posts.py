@@ -177,7 +177,7 @@ class ChatPosts:
                 batch.reference = dict(ref.reference) if ref is not None else None
         for batch in batches:
             self.send_soon(batch)
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.idle()  # sent, and what went deleted
         return len(rows)
 
     async def _in_lane(self, batch: Batch) -> None:
