@@ -22,13 +22,14 @@ from typing import Any
 from bench.databases import REPO, database, postgres_admin_url
 from bench.delivery import DeliverySizes, bench_delivery
 from bench.facts import FactSizes, bench_facts
-from bench.report import evaluate_targets, machine, write_report
+from bench.report import evaluate_targets, machine, write_report, write_shared_section
+from bench.shared_meeting import SharedSizes, bench_shared
 from bench.turns import TurnBench, TurnSizes
 from storage.domain.clock import SystemClock, local_today
 
 log = logging.getLogger("bench")
 
-SECTIONS = ("turns", "facts", "delivery")
+SECTIONS = ("turns", "shared", "facts", "delivery")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Mode:
     turns: TurnSizes
     facts: FactSizes
     delivery: DeliverySizes
+    shared: SharedSizes
 
 
 MODES = {
@@ -51,6 +53,7 @@ MODES = {
             history=(100_000, 1_900_000),
         ),
         DeliverySizes(messages=10_000, conversations=2_000, scale=4.0, timeout_s=600),
+        SharedSizes(presses=1200, mean_s=2.0, burst_rounds=10),
     ),
     "quick": Mode(
         "quick",
@@ -59,12 +62,14 @@ MODES = {
         ),
         FactSizes(units=30, stages=((100, 1_000), (1_000, 10_000)), history=(1_000, 20_000)),
         DeliverySizes(messages=2_000, conversations=400, scale=4.0, timeout_s=180),
+        SharedSizes(presses=300, mean_s=2.0, burst_rounds=3),
     ),
     "tiny": Mode(
         "tiny",
         TurnSizes(sequential=6, concurrent_each=2, conversations=3, warmup=2, memory_round=12),
         FactSizes(units=3, stages=((10, 100),), history=(10, 200)),
         DeliverySizes(messages=40, conversations=10, scale=20.0, timeout_s=60),
+        SharedSizes(presses=40, mean_s=0.5, burst_rounds=1),
     ),
 }
 
@@ -88,6 +93,12 @@ async def run(
         results["turns"] = await _section(
             results, "turns", _turns(mode, usable, workdir, admin_url)
         )
+    if "shared" in sections:
+        results["shared"] = {}
+        for backend in usable:
+            results["shared"][backend] = await _section(
+                results, f"shared/{backend}", bench_shared(backend, workdir, admin_url, mode.shared)
+            )
     if "facts" in sections:
         results["facts"] = {}
         for backend in usable:
@@ -171,7 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     results["command"] = command.strip()
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
-    if not args.no_report:
+    if not args.no_report and sections == ["shared"] and args.out.exists():
+        # Run alone, the section replaces its own part of the report and leaves the rest.
+        write_shared_section(results, args.out)
+        log.info("shared-chat section written to %s", args.out)
+    elif not args.no_report:
         write_report(results, args.out)
         log.info("report written to %s", args.out)
     for target in results["targets"]:

@@ -84,6 +84,7 @@ def install() -> None:
     _time_async(bot.korttid_bot, "save_reference")
     _time_async(bot.korttid_bot, "route_message")
     _time_async(bot.korttid_bot.KorttidBot, "_save_state")
+    _time_async(bot.korttid_bot.KorttidBot, "_hold_for_after_answer")  # issue 16: saved, not sent
     _time_async(CloudAdapterBase, "send_activities")
     _time_async(CloudAdapterBase, "update_activity")  # the meeting's one card (issue 16)
     _time_statements()

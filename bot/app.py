@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.adapter import CachingAuthentication, build_adapter, build_authentication
+from bot.chat_posts import ChatPosts
 from bot.demo_personas import DemoPersonas
 from bot.graph_install import TokenSource, build_installer
 from bot.korttid_bot import BotDeps, KorttidBot, team_of, tenant_of
@@ -45,6 +46,8 @@ NOTIFIER = web.AppKey("notifier", Notifier)
 SCHEDULER = web.AppKey("scheduler", AsyncIOScheduler)
 WAKER = web.AppKey("waker", DeliveryWaker)
 WAITING_DELIVERY = web.AppKey("waiting_delivery", WaitingDelivery)
+CHAT_POSTS = web.AppKey("chat_posts", ChatPosts)
+CHAT_POSTS_JOB_ID = "korttid-chat-posts"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -85,6 +88,7 @@ def create_app(
     )
     waker = DeliveryWaker(notifier.dispatcher, clock)  # issue 15: told means told, at once
     waiting = WaitingDelivery(notifier, clock)  # issue 18: what waited goes when they arrive
+    chat_posts = ChatPosts(adapter, settings.app_id, sessions, clock)  # issue 16: answer first
     bot = KorttidBot(
         BotDeps(
             sessions=sessions,
@@ -97,6 +101,7 @@ def create_app(
             outbox_queued=waker.wake if settings.deliver_at_once else None,
             deliver_waiting=waiting.wake,
             personas=DemoPersonas() if settings.demo_switch_allowed else None,
+            chat_posts=chat_posts,
         )
     )
     app[SETTINGS] = settings
@@ -110,7 +115,16 @@ def create_app(
     app[NOTIFIER] = notifier
     app[WAKER] = waker
     app[WAITING_DELIVERY] = waiting
+    app[CHAT_POSTS] = chat_posts
     app[SCHEDULER] = build_scheduler(notifier, clock, settings.tick_seconds)
+    app[SCHEDULER].add_job(  # what a press could not send at once (or a stopped process left)
+        chat_posts.send_due_now,
+        "interval",
+        seconds=settings.tick_seconds,
+        id=CHAT_POSTS_JOB_ID,
+        max_instances=1,
+        coalesce=True,
+    )
     app.cleanup_ctx.append(_database(migrate))
     if settings.deliver_at_once:
         app.cleanup_ctx.append(_waker)  # after the database: stops before it
@@ -150,6 +164,7 @@ async def _scheduler(app: web.Application) -> AsyncIterator[None]:
     if scheduler.running:
         scheduler.shutdown(wait=False)
     await app[WAITING_DELIVERY].close()
+    await app[CHAT_POSTS].close()
 
 
 @web.middleware

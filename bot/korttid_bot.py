@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.chat_posts import Batch, ChatPosts, is_answer
 from bot.demo_personas import DemoPersonas
 from bot.identity import recognise
 from bot.turn_session import turn_transaction
@@ -72,6 +73,8 @@ class BotDeps:
     deliver_waiting: Callable[[int], None] = lambda staff_id: None
     # Dev mode only (the Agents Playground plays one user): `demo som …` switches who acts.
     personas: DemoPersonas | None = None
+    # issue 16: what a press sends besides its answer goes after the answer (None: within it)
+    chat_posts: ChatPosts | None = None
 
 
 class KorttidBot:
@@ -100,6 +103,7 @@ class KorttidBot:
         """One attempt: the replies wait until the dialog state is saved, so an attempt that
         loses the eTag race has said nothing, and its retry does not say things twice."""
         context.turn_state.pop(LIVE_CARD_KEY, None)
+        later: Batch | None = None
         async with turn_transaction(self.deps.sessions) as session:
             with _replies_held(context) as replies:
                 if not await self._first_delivery(session, context.activity):
@@ -107,9 +111,12 @@ class KorttidBot:
                     return
                 await self._dispatch(context, session)
                 await self._save_state(context)
+            later = await self._hold_for_after_answer(context, session, replies)
             # A caller that asked for expectReplies gets them in the HTTP answer instead.
             if replies and context.activity.delivery_mode != DeliveryModes.expect_replies:
                 await self._send_saved_replies(context, list(replies))
+        if later is not None and self.deps.chat_posts is not None:
+            self.deps.chat_posts.send_soon(later)  # committed: the chat sees it just after
         live = context.turn_state.get(LIVE_CARD_KEY)
         if isinstance(live, LiveCard):
             await self._deliver_live_card(context, live)
@@ -118,6 +125,37 @@ class KorttidBot:
         released = context.turn_state.get(_RELEASED)
         if isinstance(released, int):
             self.deps.deliver_waiting(released)  # committed: what waited for them goes now
+
+    async def _hold_for_after_answer(
+        self, context: TurnContext, session: AsyncSession, replies: list[Activity]
+    ) -> Batch | None:
+        """A press is answered first: the lines and the card update the others see are saved
+        in this transaction and sent after the answer (issue 16). A card never posted before
+        (no message to update) keeps the old way: its new message's id must be kept."""
+        chat_posts = self.deps.chat_posts
+        activity = context.activity
+        if chat_posts is None or activity.type != ActivityTypes.invoke:
+            return None
+        if activity.delivery_mode == DeliveryModes.expect_replies:
+            return None  # the caller gets every reply in the HTTP answer
+        live = context.turn_state.get(LIVE_CARD_KEY)
+        card: Activity | None = None
+        if isinstance(live, LiveCard):
+            target = live.activity_id or context.activity.reply_to_id
+            if not target:
+                return None
+            if target != live.activity_id:  # the pressed card is the one to update from now on
+                await MeetingCardRepository(session).remember_activity(
+                    live.conversation_id, live.meeting_id, target
+                )
+            card = live.activity
+            card.id = target
+            context.turn_state.pop(LIVE_CARD_KEY, None)
+        posts = [reply for reply in replies if not is_answer(reply)]
+        if not posts and card is None:
+            return None
+        replies[:] = [reply for reply in replies if is_answer(reply)]
+        return chat_posts.hold(session, context, posts, card)
 
     async def _deliver_live_card(self, context: TurnContext, live: LiveCard) -> None:
         """After the save: update the conversation's one meeting card, or post it and keep its

@@ -55,14 +55,15 @@ class BotSender:
         except TimeoutError as error:
             raise SendFailed(None, reason="timeout") from error
         except Exception as error:
-            raise _as_send_failed(error) from error
+            raise as_send_failed(error) from error
         if "error" in outcome:
-            raise _as_send_failed(outcome["error"]) from outcome["error"]
+            raise as_send_failed(outcome["error"]) from outcome["error"]
         sent_id = outcome.get("id")
         return str(sent_id) if sent_id else None
 
 
-def _as_send_failed(error: BaseException) -> SendFailed:
+def as_send_failed(error: BaseException) -> SendFailed:
+    """A connector failure as the dispatcher reads it: the HTTP status, or why there was none."""
     response = getattr(error, "response", None)
     status = getattr(response, "status_code", None) or getattr(response, "status", None)
     if isinstance(error, HttpOperationError) or isinstance(status, int):

@@ -385,6 +385,27 @@ class MeetingCard(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class ChatPost(SQLModel, table=True):
+    """A message a turn has decided to send after answering (issue 16): a line of the chat's
+    history, or the update of its live card.
+
+    A press is answered in the invoke response first; what the other members see is written here
+    in the same transaction and sent just after. A row is deleted once it went; a row whose send
+    failed, or whose process stopped, is sent by a later tick: saved before answering, never lost.
+    """
+
+    __tablename__ = "chat_post"
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(max_length=400, index=True)
+    kind: str = Field(max_length=16)  # "post" or "update"
+    activity_id: str | None = Field(default=None, max_length=200)  # the message an update replaces
+    body: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
+    last_error: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class ReadinessItem(SQLModel, table=True):
     __tablename__ = "readiness_item"
     __table_args__ = (

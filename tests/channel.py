@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,10 +25,19 @@ class TeamsUser:
 
 
 class TeamsChannel:
-    def __init__(self, bot_url: str, connector: LocalConnector, session: aiohttp.ClientSession):
+    def __init__(
+        self,
+        bot_url: str,
+        connector: LocalConnector,
+        session: aiohttp.ClientSession,
+        settle: Callable[[], Awaitable[None]] | None = None,
+    ):
         self.bot_url = bot_url
         self.connector = connector
         self.http = session
+        # A press is answered before the chat is told (issue 16): wait for that too, so what the
+        # bot sent for an exchange is all there.
+        self.settle = settle
         self._ids = itertools.count(1)
 
     def user(self, key: str, email: str, name: str = "Test Person") -> TeamsUser:
@@ -84,6 +94,8 @@ class TeamsChannel:
             f"{self.bot_url}/api/messages", json=activity, headers=headers
         )
         await response.read()
+        if self.settle is not None:
+            await self.settle()
         return response
 
     async def say(self, user: TeamsUser, text: str, **kwargs: Any) -> list[Sent]:

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import SESSIONS, create_app
+from bot.app import CHAT_POSTS, SESSIONS, create_app
 from bot.settings import Settings
 from storage.domain.clock import FixedClock
 from tests.channel import TeamsChannel
@@ -82,7 +82,8 @@ async def app_server(settings: Settings, clock: FixedClock) -> AsyncIterator[Tes
 @pytest.fixture
 async def channel(app_server: TestServer, connector: LocalConnector) -> AsyncIterator[TeamsChannel]:
     async with aiohttp.ClientSession() as http:
-        yield TeamsChannel(str(app_server.make_url("")).rstrip("/"), connector, http)
+        url = str(app_server.make_url("")).rstrip("/")
+        yield TeamsChannel(url, connector, http, settle=app_server.app[CHAT_POSTS].idle)
 
 
 @pytest.fixture

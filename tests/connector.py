@@ -5,6 +5,7 @@ This is the only fake: it stands where Teams' connector service would.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class LocalConnector:
     chats: dict[str, list[str]] = field(default_factory=dict)  # group chat id -> member ids
     failures: list[Callable[[web.Request], web.StreamResponse | None]] = field(default_factory=list)
     server: TestServer | None = None
+    put_gate: asyncio.Event | None = None  # when set, a message update waits for it
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -89,6 +91,11 @@ class LocalConnector:
         return web.json_response({"id": activity_id})
 
     async def _put(self, request: web.Request) -> web.StreamResponse:
+        fault = self._fault(request)
+        if fault is not None:
+            return fault
+        if self.put_gate is not None:
+            await self.put_gate.wait()
         activity = await request.json()
         aid = request.match_info["aid"]
         self.sent.append(Sent("PUT", request.match_info["cid"], activity, None, aid))

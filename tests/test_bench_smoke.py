@@ -51,7 +51,15 @@ async def test_the_tiny_benchmark_runs_every_section_without_errors(tmp_path: Pa
         delivery = results["delivery"][backend]
         assert delivery["delivered"] == delivery["messages"]
         assert (delivery["lost"], delivery["duplicated"], delivery["left_in_outbox"]) == (0, 0, 0)
+        # issue 16: every press answered; every card update saved for after the answer went
+        # (an update that a newer card of the same chat made moot is not sent)
+        steady = results["shared"][backend]["open_loop"]
+        assert steady["presses"] == MODES["tiny"].shared.presses
+        assert 0 < steady["updates_after_answer"] <= steady["presses"]
+        assert steady["chat_posts_left"] == 0
+        assert results["shared"][backend]["burst"]["presses"] == 20
     assert {target["key"] for target in results["targets"]} >= {
+        "shared_p99",
         "turn_ratio",
         "turn_p99",
         "memory_peak",
@@ -62,6 +70,7 @@ async def test_the_tiny_benchmark_runs_every_section_without_errors(tmp_path: Pa
     report = render({**results, "command": "python -m bench --tiny"})
     assert "## Targets" in report
     assert "## Proactive delivery under Teams' limits" in report
+    assert "## A press in a shared chat (issue 16)" in report
 
 
 async def test_the_phase_timers_account_for_every_meeting_step_turn(tmp_path: Path) -> None:

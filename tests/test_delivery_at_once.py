@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.app import NOTIFIER, SESSIONS, create_app
+from bot.app import CHAT_POSTS, NOTIFIER, SESSIONS, create_app
 from bot.settings import Settings
 from storage.domain.clock import FixedClock
 from tests.cards import assert_valid_card
@@ -35,7 +35,12 @@ async def at_once(
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     async with aiohttp.ClientSession() as http:
-        yield TeamsChannel(str(server.make_url("")).rstrip("/"), connector, http), server
+        yield (
+            TeamsChannel(
+                str(server.make_url("")).rstrip("/"), connector, http, settle=app[CHAT_POSTS].idle
+            ),
+            server,
+        )
     await server.close()
 
 

@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlmodel import col, select
 
-from bot.app import NOTIFIER, create_app
+from bot.app import CHAT_POSTS, NOTIFIER, create_app
 from bot.settings import Settings
 from storage.db import transaction
 from storage.domain.clock import FixedClock
@@ -39,7 +39,12 @@ async def second_instance(
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as http:
-            yield TeamsChannel(str(server.make_url("")).rstrip("/"), connector, http)
+            yield TeamsChannel(
+                str(server.make_url("")).rstrip("/"),
+                connector,
+                http,
+                settle=server.app[CHAT_POSTS].idle,
+            )
     finally:
         await server.close()
 

@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from bot.app import NOTIFIER, create_app
+from bot.app import CHAT_POSTS, NOTIFIER, create_app
 from bot.settings import Settings
 from storage.domain.clock import FixedClock
 from storage.models import DecisionKind, MeetingStatus, OutboxStatus, ReadinessKind
@@ -285,7 +285,12 @@ async def test_meeting_resumes_after_restart_and_on_another_device(
     await restarted.start_server()
     try:
         async with aiohttp.ClientSession() as http:
-            again = TeamsChannel(str(restarted.make_url("")).rstrip("/"), channel.connector, http)
+            again = TeamsChannel(
+                str(restarted.make_url("")).rstrip("/"),
+                channel.connector,
+                http,
+                settle=restarted.app[CHAT_POSTS].idle,
+            )
             again._ids = channel._ids  # Teams never reuses an activity id (the bot dedups them)
             card = only_card(await again.say(anna, "nästa"))
             assert step_of(card) == 4  # the dialog went on from SQL state

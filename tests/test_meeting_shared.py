@@ -17,7 +17,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from sqlmodel import col, select
 
-from bot.app import create_app
+from bot.app import CHAT_POSTS, create_app
 from bot.settings import Settings
 from notifications.render import Renderer
 from storage.db import transaction
@@ -385,7 +385,10 @@ async def test_two_instances_merge_ticks_pressed_at_once(
     try:
         async with aiohttp.ClientSession() as http:
             other = TeamsChannel(
-                str(second_instance.make_url("")).rstrip("/"), channel.connector, http
+                str(second_instance.make_url("")).rstrip("/"),
+                channel.connector,
+                http,
+                settle=second_instance.app[CHAT_POSTS].idle,
             )
             other._ids = itertools.count(10_000)  # Teams' activity ids are unique
             presses = [

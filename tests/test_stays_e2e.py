@@ -11,7 +11,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 from sqlmodel import select
 
-from bot.app import create_app
+from bot.app import CHAT_POSTS, create_app
 from bot.settings import Settings
 from storage.db import transaction
 from storage.models import AuditEvent, OutboxStatus, StayStatus
@@ -558,7 +558,12 @@ async def test_a_form_resumes_after_the_service_restarts(
     await restarted.start_server()
     try:
         async with aiohttp.ClientSession() as http:
-            again = TeamsChannel(str(restarted.make_url("")).rstrip("/"), channel.connector, http)
+            again = TeamsChannel(
+                str(restarted.make_url("")).rstrip("/"),
+                channel.connector,
+                http,
+                settle=restarted.app[CHAT_POSTS].idle,
+            )
             again._ids = channel._ids  # Teams never reuses an activity id
             for answer in ("2026-12-14", "ja", "Återhämtning", "nej"):
                 await again.say(hanna, answer)
