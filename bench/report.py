@@ -643,6 +643,11 @@ SHARED_NOTES = """What a press costs, and what was done about it (issue 16):
   (`--inline`: the old order) on this machine gave results within its noise: p50 27.8 vs 32.7 ms
   and p99 99.8 vs 188.0 ms in one pair of runs (load ~2.5), 46.9 vs 32.4 ms and 337 vs 169 ms in
   the next (load ~2).
+- **Why it stays, although it buys nothing measurable here:** the benchmark's connector is a
+  local process that answers a PUT at once. Teams' connector is across the internet, where a
+  message update is a TLS round trip to Microsoft (tens to hundreds of milliseconds; not
+  measurable on this machine, which has no internet). Inside the request, that time was added to
+  every press's answer; after the answer it is not.
 - **What is left is the turn itself**: about 23 SQL statements (identity, the inbound-activity
   claim, the conversation reference, dialog state, meeting, stay, card, audit) and one card
   render. In a pyinstrument profile of the open loop the meeting dialog is about half of a
