@@ -548,7 +548,15 @@ def _waiting_care_home_at(instant: datetime) -> ColumnElement[bool]:
         .correlate(Stay)
         .scalar_subquery()
     )
-    return latest == DecisionEventKind.CARE_HOME_WAIT.value
+    # Only stays that ever had a care-home wait decision by then need the latest one looked up:
+    # a set built once, so the look-up runs for a few stays instead of every stay in a bed.
+    ever_waited = col(Stay.id).in_(
+        select(DecisionEvent.stay_id).where(
+            DecisionEvent.kind == DecisionEventKind.CARE_HOME_WAIT,
+            col(DecisionEvent.decided_at) < instant,
+        )
+    )
+    return and_(ever_waited, latest == DecisionEventKind.CARE_HOME_WAIT.value)
 
 
 def _followup_counts(group: Any, start: date, end: date, today: date) -> Any:
