@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -35,7 +36,21 @@ def create_engine(url: str) -> AsyncEngine:
         return engine
     # Up to POOL_SIZE connections, all kept: an overflow connection would be opened (a new
     # PostgreSQL backend) and closed again on every burst of turns, and its memory with it.
-    return create_async_engine(url, pool_size=POOL_SIZE, max_overflow=0, pool_pre_ping=True)
+    return create_async_engine(
+        url,
+        pool_size=POOL_SIZE,
+        max_overflow=0,
+        pool_pre_ping=True,
+        connect_args=_postgres_settings(url),
+    )
+
+
+def _postgres_settings(url: str) -> dict[str, Any]:
+    """No JIT compilation: the indicator queries over a region's history look costly enough to
+    the planner to compile, and compiling took longer than running them (docs/performance.md)."""
+    if "+asyncpg" not in url.split("://", 1)[0]:
+        return {}
+    return {"server_settings": {"jit": "off"}}
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -282,6 +282,8 @@ class DecisionEvent(SQLModel, table=True):
         Index("ix_decision_event_at_unit_kind", "decided_at", "unit_id", "kind"),
         # a stay's latest wait decision at a period's end (migration 0018): index-only
         Index("ix_decision_event_stay_at", "stay_id", "decided_at", "kind"),
+        # ... looked up only for the stays that ever had a care-home wait decision by then (0018)
+        Index("ix_decision_event_kind_at", "kind", "decided_at", "stay_id"),
     )
     id: int | None = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)

@@ -34,9 +34,13 @@ def upgrade() -> None:
     op.create_index(
         "ix_decision_event_stay_at", "decision_event", ["stay_id", "decided_at", "kind"]
     )
+    op.create_index(
+        "ix_decision_event_kind_at", "decision_event", ["kind", "decided_at", "stay_id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_decision_event_kind_at", table_name="decision_event")
     op.drop_index("ix_decision_event_stay_at", table_name="decision_event")
     _recreate("ix_stay_deadline_unit", DEADLINE)
     _recreate("ix_stay_unit_arrival", ARRIVAL)
