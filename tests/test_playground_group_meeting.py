@@ -75,7 +75,7 @@ def as_a_team(home_going: date) -> list[dict[str, Any]]:
         acting_as("sjuksköterska", "nu är du Sara Sjuksköterska"),
         {"check": ["6. Läkemedelshantering enligt lokal rutin", "5. Nutrition"],
          "fill": {note: "Dosett från apoteket före hemgång."},
-         "press": "Spara", "expect": "Hälsa och sjukvård: sjuksköterska",
+         "press": "Spara",
          "shot": "meeting-team-03-nurse.png"},
         {"press": "Nästa", "expect": "leder mötet", "anywhere": True},  # not the nurse's move
         myself,
@@ -83,7 +83,7 @@ def as_a_team(home_going: date) -> list[dict[str, Any]]:
         acting_as("fysioterapeut", "nu är du Rami Fysioterapeut"),
         {"check": ["3. Hjälpmedel", "4. Fallriskbedömning"],
          "fill": {note: "Rollator provad, fungerar i hemmet."},
-         "press": "Spara", "expect": "fysioterapeut och arbetsterapeut",
+         "press": "Spara",
          "shot": "meeting-team-04-rehab.png"},
         myself,
     ]  # fmt: skip

@@ -5,6 +5,7 @@
 // A script is a list of turns:
 //   {"say": "text", "expect": "text in the answer", "shot": "name.png"}
 //   {"check": ["label", ...], "fill": {"label": "text"}, "press": "button title", "expect": ..., "shot": ...}
+//     (no "expect": the answer changes no text, e.g. the same card with boxes ticked; wait 1.5 s)
 //   {"wait": 120, "expect": "text"}  (seconds; a message the bot sends on its own, e.g. a notice)
 //   add "anywhere": true to find the text in any message, also one that came with the page
 //   {"open": "chat name", "shot": ...}  (switch to another conversation, e.g. the group chat)
@@ -112,6 +113,15 @@ async function main() {
         await sendText(page, turn.say, turn.mention);
       } else if (turn.press !== undefined) {
         await useCard(page, turn);
+      }
+      if (turn.expect === undefined) {
+        // A press whose answer is the same card with the boxes as ticked: no text changes.
+        await page.waitForTimeout(1500);
+        replies.push('');
+        if (turn.shot) {
+          await page.screenshot({ path: path.join(shotDir, turn.shot) });
+        }
+        continue;
       }
       try {
         replies.push(await waitForReply(page, before, turn.expect, turn.wait || 20));
