@@ -230,8 +230,8 @@ async def test_the_object_id_is_used_once_known_and_an_unknown_user_is_not_retri
 # --- the Graph client on its own: throttling and server errors ---------------------------------
 
 
-async def test_a_429_waits_its_retry_after_then_installs(graph: FakeGraph) -> None:
-    graph.answers["u1"] = [(429, {"Retry-After": "7"}), (201, {})]
+def waiting_installer(graph: FakeGraph) -> tuple[GraphInstaller, list[float]]:
+    """An installer whose pauses are recorded instead of slept."""
     waits: list[float] = []
 
     async def sleep(seconds: float) -> None:
@@ -240,7 +240,12 @@ async def test_a_429_waits_its_retry_after_then_installs(graph: FakeGraph) -> No
     async def token() -> str:
         return TOKEN
 
-    installer = GraphInstaller(token, CATALOG_ID, graph_url=graph.url, sleep=sleep)
+    return GraphInstaller(token, CATALOG_ID, graph_url=graph.url, sleep=sleep), waits
+
+
+async def test_a_429_waits_its_retry_after_then_installs(graph: FakeGraph) -> None:
+    graph.answers["u1"] = [(429, {"Retry-After": "7"}), (201, {})]
+    installer, waits = waiting_installer(graph)
 
     assert await installer.install("u1") == "installed"
     assert waits == [7.0] and len(graph.requests) == 2
@@ -248,15 +253,7 @@ async def test_a_429_waits_its_retry_after_then_installs(graph: FakeGraph) -> No
 
 async def test_server_errors_are_retried_with_backoff_and_then_given_up(graph: FakeGraph) -> None:
     graph.answers["u2"] = [(503, {})]
-    waits: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waits.append(seconds)
-
-    async def token() -> str:
-        return TOKEN
-
-    installer = GraphInstaller(token, CATALOG_ID, graph_url=graph.url, sleep=sleep)
+    installer, waits = waiting_installer(graph)
 
     assert await installer.install("u2") == "503 from Graph"
     assert waits == [1.0, 2.0, 4.0] and len(graph.requests) == 4
