@@ -115,6 +115,7 @@ class BenchConnector:
         self.limits = limits
         self.stats = Stats()
         self.members: dict[str, dict[str, str]] = {}
+        self.chats: dict[str, list[dict[str, str]]] = {}  # a group chat's members, in order
         self._ids = itertools.count(1)
 
     def app(self) -> web.Application:
@@ -123,7 +124,9 @@ class BenchConnector:
         app.router.add_post("/v3/conversations/{cid}/activities", self._post)
         app.router.add_put("/v3/conversations/{cid}/activities/{aid}", self._put)
         app.router.add_get("/v3/conversations/{cid}/members/{mid}", self._member)
+        app.router.add_get("/v3/conversations/{cid}/pagedmembers", self._paged_members)
         app.router.add_post("/_bench/members", self._add_members)
+        app.router.add_post("/_bench/chats", self._add_chats)
         app.router.add_get("/_bench/stats", self._stats)
         app.router.add_post("/_bench/reset", self._reset)
         return app
@@ -166,16 +169,32 @@ class BenchConnector:
             return web.json_response({"error": {"code": "MemberNotFound"}}, status=404)
         return web.json_response(member)
 
+    async def _paged_members(self, request: web.Request) -> web.StreamResponse:
+        """A group chat's members in one page (a chat of a few staff fits in Teams' first page)."""
+        self.stats.member_lookups += 1
+        return web.json_response({"members": self.chats.get(request.match_info["cid"], [])})
+
     async def _add_members(self, request: web.Request) -> web.StreamResponse:
         for member in await request.json():
-            self.members[member["id"]] = {
-                "id": member["id"],
-                "name": member["name"],
-                "email": member["email"],
-                "userPrincipalName": member["email"],
-                "aadObjectId": member["aadObjectId"],
-            }
+            self._remember(member)
         return web.json_response({"members": len(self.members)})
+
+    async def _add_chats(self, request: web.Request) -> web.StreamResponse:
+        """``{conversation id: [members]}``: group chats, their members known one by one too."""
+        for conversation, members in (await request.json()).items():
+            self.chats[conversation] = [self._remember(member) for member in members]
+        return web.json_response({"chats": len(self.chats)})
+
+    def _remember(self, member: dict[str, str]) -> dict[str, str]:
+        known = {
+            "id": member["id"],
+            "name": member["name"],
+            "email": member["email"],
+            "userPrincipalName": member["email"],
+            "aadObjectId": member["aadObjectId"],
+        }
+        self.members[member["id"]] = known
+        return known
 
     async def _stats(self, _request: web.Request) -> web.StreamResponse:
         return web.json_response(self.stats.as_json())

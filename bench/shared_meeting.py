@@ -26,29 +26,28 @@ import itertools
 import json
 import os
 import random
+import signal
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
-from aiohttp.test_utils import TestServer
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bench.databases import database
-from bot.app import BOT as BOT_KEY
-from bot.app import CHAT_POSTS, SESSIONS, create_app
-from bot.settings import Settings
+from bench.procs import Server, free_port, start_connector, start_server
+from bench.turns import korttid_env
 from dialogs.staff_import import StaffRow, import_staff
-from storage.db import transaction
-from storage.domain.clock import FixedClock
+from storage.db import create_engine, session_factory, transaction
 from storage.models import ChatPost, Stay
 from storage.repos.meetings import MeetingRepository
 from storage.repos.stays import StayRepository
@@ -61,43 +60,7 @@ BOT = {"id": "28:korttid-bench", "name": "Korttid"}
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 ROLES = ("handlaggare", "sjukskoterska", "rehab") + ("omsorgspersonal",) * (MEMBERS - 3)
 CARD = "application/vnd.microsoft.card.adaptive"
-
-
-class Connector:
-    """Where Teams' connector would be: members per chat, and every post and update counted."""
-
-    def __init__(self) -> None:
-        self.chats: dict[str, list[dict[str, str]]] = {}
-        self.posts = 0
-        self.updates = 0
-        self._ids = itertools.count(1)
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_post("/v3/conversations/{cid}/activities", self._post)
-        app.router.add_post("/v3/conversations/{cid}/activities/{rid}", self._post)
-        app.router.add_put("/v3/conversations/{cid}/activities/{aid}", self._put)
-        app.router.add_get("/v3/conversations/{cid}/pagedmembers", self._paged)
-        app.router.add_get("/v3/conversations/{cid}/members/{mid}", self._member)
-        return app
-
-    async def _member(self, request: web.Request) -> web.Response:
-        members = self.chats.get(request.match_info["cid"], [])
-        found = [m for m in members if m["id"] == request.match_info["mid"]]
-        return web.json_response(found[0]) if found else web.json_response({}, status=404)
-
-    async def _post(self, request: web.Request) -> web.Response:
-        await request.read()
-        self.posts += 1
-        return web.json_response({"id": f"sent-{next(self._ids)}"})
-
-    async def _put(self, request: web.Request) -> web.Response:
-        await request.read()
-        self.updates += 1
-        return web.json_response({"id": request.match_info["aid"]})
-
-    async def _paged(self, request: web.Request) -> web.Response:
-        return web.json_response({"members": self.chats.get(request.match_info["cid"], [])})
+SETTLE_SECONDS = 60.0
 
 
 def _person(meeting: int, seat: int) -> dict[str, str]:
@@ -111,15 +74,21 @@ def _person(meeting: int, seat: int) -> dict[str, str]:
     }
 
 
-async def seed(app: web.Application, connector: Connector) -> None:
+async def seed(sessions: async_sessionmaker[AsyncSession], connector: Server) -> None:
+    """The unit's staff (eight per chat), their twenty stays, and each chat's members."""
     rows: list[StaffRow] = []
+    chats: dict[str, list[dict[str, str]]] = {}
     for meeting in range(MEETINGS):
         members = [_person(meeting, seat) for seat in range(MEMBERS)]
-        connector.chats[_chat(meeting)] = members
+        chats[_chat(meeting)] = members
         for seat, member in enumerate(members):
             role = ROLES[seat]
             rows.append(StaffRow(len(rows) + 2, member["email"], member["name"], (role,), ("ÄNG",)))
-    sessions = app[SESSIONS]
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{connector.url}/_bench/chats", json=chats) as response,
+    ):
+        assert response.status == 200, response.status
     async with transaction(sessions) as session:
         await import_staff(session, rows)
     async with transaction(sessions) as session:
@@ -207,12 +176,14 @@ def press_data(card: dict[str, Any], title: str, **changes: str) -> dict[str, An
     return {**inputs, **changes, **action["data"]}
 
 
-async def open_meeting(driver: Driver, app: web.Application, meeting: int) -> dict[str, Any]:
+async def open_meeting(
+    driver: Driver, sessions: async_sessionmaker[AsyncSession], meeting: int
+) -> dict[str, Any]:
     """Started by the chat's handläggare and moved on to the nurse's step 3."""
     code = f"ÄNG-{meeting + 100:03d}"
     await driver.post(driver.activity(meeting, 0, type="message", text=f"uppföljning {code}"))
     # The first card went to the connector; its button's data names the meeting and step 1.
-    async with transaction(app[SESSIONS]) as session:
+    async with transaction(sessions) as session:
         unit = await UnitRepository(session).by_code("ÄNG")
         assert unit is not None and unit.id is not None
         stay = await StayRepository(session).by_case_code(code, [unit.id])
@@ -246,35 +217,64 @@ class SharedSizes:
     burst_rounds: int  # the worst case: every chat pressed at the same instant, this many times
 
 
+@dataclass
+class Instance:
+    """The Korttid process under measurement, its connector process, and the database."""
+
+    server: Server
+    connector: Server
+    sessions: async_sessionmaker[AsyncSession]
+
+    async def connector_stats(self) -> dict[str, Any]:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{self.connector.url}/_bench/stats") as response,
+        ):
+            stats: dict[str, Any] = await response.json()
+            return stats
+
+
 @asynccontextmanager
 async def korttid(
-    database_url: str, inline: bool = False
-) -> AsyncIterator[tuple[Driver, web.Application, Connector]]:
-    """One Korttid instance and its connector, the twenty meetings open at the nurse's step.
+    database_url: str, log_dir: Path, wrapper: Sequence[str] = ()
+) -> AsyncIterator[tuple[Driver, Instance]]:
+    """``korttid serve`` in a process of its own, as in production, with the connector in
+    another: the driver's card parsing and the connector's work never share its event loop or
+    its core. The twenty meetings are opened at the nurse's step.
 
-    ``inline``: the card update sent before the answer, as before issue 16's change (to compare)."""
-    connector = Connector()
-    connector_server = TestServer(connector.app(), host="127.0.0.1")
-    await connector_server.start_server()
-    settings = Settings(database_url=database_url, env="dev", app_id="", scheduler_enabled=False)
-    app = create_app(settings, clock=FixedClock(NOW))
-    if inline:
-        app[BOT_KEY].deps = replace(app[BOT_KEY].deps, chat_posts=None)
-    bot_server = TestServer(app, host="127.0.0.1")
-    await bot_server.start_server()
+    ``wrapper`` runs the server under a profiler (``-m pyinstrument ...``); it is stopped with
+    SIGINT then, so the profiler writes its report."""
+    connector = await start_connector(log_dir)
+    port = free_port()
     try:
-        await seed(bot_server.app, connector)
+        server = await start_server(
+            "korttid-shared",
+            [*wrapper, "-m", "bot.cli", "serve", "--port", str(port)],
+            port=port,
+            log_dir=log_dir,
+            env=korttid_env(database_url),
+            ready_path="/readyz",
+        )
+    except BaseException:
+        await connector.stop()
+        raise
+    engine = create_engine(database_url)
+    try:
+        instance = Instance(server, connector, session_factory(engine))
+        await seed(instance.sessions, connector)
         async with aiohttp.ClientSession() as http:
-            driver = Driver(
-                str(bot_server.make_url("")).rstrip("/"),
-                str(connector_server.make_url("")).rstrip("/") + "/",
-                http,
-            )
-            driver.cards = [await open_meeting(driver, bot_server.app, m) for m in range(MEETINGS)]
-            yield driver, bot_server.app, connector
+            driver = Driver(server.url, connector.url + "/", http)
+            driver.cards = [
+                await open_meeting(driver, instance.sessions, m) for m in range(MEETINGS)
+            ]
+            yield driver, instance
     finally:
-        await bot_server.close()
-        await connector_server.close()
+        if wrapper:
+            server.process.send_signal(signal.SIGINT)
+            await asyncio.wait_for(server.process.wait(), 120)
+        await server.stop()
+        await connector.stop()
+        await engine.dispose()
 
 
 async def in_rounds(driver: Driver, rounds: int, at_once: int) -> list[float]:
@@ -317,24 +317,33 @@ async def open_loop(driver: Driver, presses: int, mean_s: float, seed_: int = 16
     return latencies
 
 
-async def settled(app: web.Application, connector: Connector) -> dict[str, int]:
-    """Every card update sent after its answer has reached the connector; none left behind."""
-    await app[CHAT_POSTS].idle()
-    async with transaction(app[SESSIONS]) as session:
-        left = len((await session.exec(select(ChatPost))).all())
-    return {"card_updates": connector.updates, "posts": connector.posts, "chat_posts_left": left}
+async def settled(instance: Instance) -> dict[str, int]:
+    """Every card update saved for after its answer has gone (its row deleted), or the rows left
+    after ``SETTLE_SECONDS``; then what the connector received."""
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while True:
+        async with transaction(instance.sessions) as session:
+            left = len((await session.exec(select(ChatPost))).all())
+        if not left or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    stats = await instance.connector_stats()
+    return {"card_updates": stats["updates"], "posts": stats["posts"], "chat_posts_left": left}
 
 
 async def bench_shared(
     backend: str, workdir: Path, admin_url: str, sizes: SharedSizes
 ) -> dict[str, Any]:
     """The ``make bench`` section: the open loop (the target) and the burst (the worst case)."""
-    async with database(backend, workdir, admin_url) as url, korttid(url) as (d, app, connector):
-        before = (await settled(app, connector))["card_updates"]
+    async with (
+        database(backend, workdir, admin_url) as url,
+        korttid(url, workdir) as (driver, instance),
+    ):
+        before = (await settled(instance))["card_updates"]
         started = time.perf_counter()
-        steady = await open_loop(d, sizes.presses, sizes.mean_s)
+        steady = await open_loop(driver, sizes.presses, sizes.mean_s)
         seconds = time.perf_counter() - started
-        delivered = await settled(app, connector)
+        delivered = await settled(instance)
         figures = _figures(steady, backend)
         figures.update(
             mean_interval_s=sizes.mean_s,
@@ -343,33 +352,33 @@ async def bench_shared(
             updates_after_answer=delivered["card_updates"] - before,
             chat_posts_left=delivered["chat_posts_left"],
             load_after=[round(x, 2) for x in os.getloadavg()],
+            server_memory_mb=instance.server.memory_mb(),
         )
-        burst = await in_rounds(d, sizes.burst_rounds, MEETINGS)
+        burst = await in_rounds(driver, sizes.burst_rounds, MEETINGS)
         return {"open_loop": figures, "burst": _figures(burst, backend)}
 
 
-async def run(
-    rounds: int, database_url: str | None, at_once: int = MEETINGS, inline: bool = False
-) -> dict[str, Any]:
+async def run(rounds: int, database_url: str | None, at_once: int = MEETINGS) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        async with korttid(url, inline) as (driver, app, connector):
+        async with korttid(url, Path(tmp)) as (driver, instance):
             latencies = await in_rounds(driver, rounds, at_once)
-            delivered = await settled(app, connector)
+            delivered = await settled(instance)
     figures = _figures(latencies, "postgresql" if database_url else "sqlite")
     return {**figures, **delivered, "presses_at_once": at_once}
 
 
 async def run_open(
-    presses: int, mean_s: float, database_url: str | None, inline: bool = False
+    presses: int, mean_s: float, database_url: str | None, profile: Path | None = None
 ) -> dict[str, Any]:
+    wrapper = ["-m", "pyinstrument", "--renderer", "text", "--outfile", str(profile)]
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        async with korttid(url, inline) as (driver, app, connector):
+        async with korttid(url, Path(tmp), wrapper if profile else ()) as (driver, instance):
             started = time.perf_counter()
             latencies = await open_loop(driver, presses, mean_s)
             seconds = time.perf_counter() - started
-            delivered = await settled(app, connector)
+            delivered = await settled(instance)
     figures = _figures(latencies, "postgresql" if database_url else "sqlite")
     rate = round(len(latencies) / seconds, 1)
     return {**figures, **delivered, "mean_interval_s": mean_s, "presses_per_s": rate}
@@ -404,13 +413,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--mean-interval", type=float, default=2.0, help="seconds, per meeting")
     parser.add_argument(
-        "--inline", action="store_true", help="update the card before answering (the old way)"
+        "--profile", type=Path, default=None, help="open loop: the server's pyinstrument report"
     )
     args = parser.parse_args(argv)
     if args.open_loop:
-        work = run_open(args.open_loop, args.mean_interval, args.database_url, args.inline)
+        work = run_open(args.open_loop, args.mean_interval, args.database_url, args.profile)
     else:
-        work = run(args.rounds, args.database_url, args.at_once, args.inline)
+        work = run(args.rounds, args.database_url, args.at_once)
     figures = asyncio.run(work)
     json.dump(figures, sys.stdout, indent=2, ensure_ascii=False)
     print()
