@@ -296,7 +296,9 @@ async def test_a_colleague_pressing_a_paused_card_is_offered_the_meeting_private
     assert meeting.current_step == 2 and meeting.owner_id == owner_id
 
     # He takes it over from the offer: that is the chat's news, and the meeting goes on with him.
-    sent = await channel.submit(henrik, button(offer, "Ta över mötet")["data"], **in_group())
+    take_over = button(offer, "Ta över mötet")
+    body, sent = await channel.execute(henrik, take_over["verb"], take_over["data"], **in_group())
+    assert step_of(answered_card(body)) == 2
     assert any("tagit över" in text for text in texts(sent)), texts(sent)
     meeting = await the_meeting(sessions)
     assert meeting.owner_id != owner_id and meeting.current_step == 2

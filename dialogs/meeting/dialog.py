@@ -80,7 +80,7 @@ MEETING_DIALOG_ID = "followup_meeting_v1"
 AGENDA_LOOP_ID = "followup_meeting_v1.agenda"
 MEETING_ACTION = "meeting"  # a step card's buttons
 START_ACTION = "meeting_start"  # {"stay_id": ...}: e.g. a button on a stay's card
-TAKEOVER_ACTION = "meeting_takeover"  # {"meeting_id": ...}
+TAKEOVER_ACTION = shared.TAKEOVER_VERB  # {"meeting_id": ...}: Action.Execute, or an old Submit
 NOTE_LIMIT = 500
 _REDIRECTED_COMMANDS = frozenset({"meeting_start", "meeting_takeover"})
 
@@ -225,8 +225,8 @@ async def _take_over_stay(turn: Turn, stay: Stay | None, code: str) -> None:
         await turn.say("meeting_stay_not_found", code=code)
         return
     meeting = await service.open_meeting(turn.session, stay)
-    if meeting is None:
-        await turn.say("meeting_nothing_to_take_over", code=stay.case_code)
+    if meeting is None:  # pressed, e.g. an old card of a meeting held since: the presser alone
+        await turn.say_private("meeting_nothing_to_take_over", code=stay.case_code)
         return
     if meeting.owner_id != turn.profile.id:
         previous = await service.take_over(turn.session, meeting, turn.profile)
