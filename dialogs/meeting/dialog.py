@@ -639,6 +639,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         mine = shared.personal_view(turn.profile, current.meeting, step)  # no refresh: kept
         if turn.show_private_card(STEP_TEMPLATE, **{**values, **mine, "errors": [back.text]}):
             return Dialog.end_of_turn
+        if turn.scope == GROUP:  # an Action.Submit in a group: the chat's card is everyone's
+            return await self._refuse(current, back.text)
         await current.say(back.text)
         await self._show(current, STEP_TEMPLATE, values)
         return Dialog.end_of_turn
