@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -27,10 +29,10 @@ from bot.settings import Settings
 from bot.state_storage import SqlStorage, TurnConversationState
 from dialogs.router import build_dialog_set
 from notifications.render import Renderer
-from notifications.tick import Notifier
+from notifications.tick import Notifier, TickReport
 from notifications.wake import DeliveryWaker
 from storage import db
-from storage.domain.clock import Clock, SystemClock
+from storage.domain.clock import Clock, FixedClock, SystemClock
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +90,7 @@ def create_app(
     )
     waker = DeliveryWaker(notifier.dispatcher, clock)  # issue 15: told means told, at once
     waiting = WaitingDelivery(notifier, clock)  # issue 18: what waited goes when they arrive
-    chat_posts = ChatPosts(adapter, settings.app_id, sessions, clock)  # issue 16: answer first
+    chat_posts = build_chat_posts(adapter, settings, sessions, clock)  # issue 16: answer first
     bot = KorttidBot(
         BotDeps(
             sessions=sessions,
@@ -133,6 +135,59 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app
+
+
+def build_chat_posts(
+    adapter: CloudAdapter,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    clock: Clock,
+) -> ChatPosts:
+    """What a press sends after its answer (issue 16): sent by the app, and by every tick."""
+    return ChatPosts(adapter, settings.app_id, sessions, clock)
+
+
+@dataclass(frozen=True, slots=True)
+class OneTick:
+    """What ``korttid tick`` did: the nudges and the outbox, then the chat posts left due."""
+
+    report: TickReport
+    chat_posts: int  # rows due (a failed send, a process that stopped), sent or retried later
+
+    def __str__(self) -> str:
+        return f"{self.report}; chat posts due: {self.chat_posts}"
+
+
+async def tick_once(settings: Settings, now: datetime) -> OneTick:
+    """The serving app's scheduled jobs, run once at ``now`` and wired as the app wires them
+    (``korttid tick``, by hand or from cron): every slice of the nudge rules, the outbox, the
+    installs, and the chat posts a press left unsent."""
+    engine = db.create_engine(settings.database_url)
+    authentication = build_authentication(settings)
+    installer = build_installer(settings)
+    clock = FixedClock(now)
+    try:
+        await db.upgrade(engine)
+        sessions = db.session_factory(engine)
+        renderer = Renderer()
+        adapter = build_adapter(authentication)
+        notifier = build_notifier(
+            sessions,
+            renderer,
+            adapter,
+            settings.app_id,
+            clock,
+            sources=tick_sources(settings, renderer),
+            installer=installer,
+        )
+        report = await notifier.tick(now, every_slice=True)
+        posts = await build_chat_posts(adapter, settings, sessions, clock).send_due(now)
+    finally:
+        if installer is not None:
+            installer.close()
+        await authentication.close()
+        await engine.dispose()
+    return OneTick(report, posts)
 
 
 def _database(

@@ -7,14 +7,10 @@ import sys
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.adapter import build_adapter, build_authentication
-from bot.graph_install import build_installer
-from bot.notifier import build_notifier
-from bot.reporting import tick_sources
+from bot.app import tick_once
 from bot.settings import Settings
-from notifications.render import Renderer
 from storage import db
-from storage.domain.clock import FixedClock, SystemClock
+from storage.domain.clock import SystemClock
 from storage.models import OutboxStatus
 from storage.repos.delivery import DeliveryRepository, OutboxLine
 
@@ -52,29 +48,9 @@ async def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
     except ValueError:
         print(f"korttid: --now {args.now!r} is not an ISO date and time", file=sys.stderr)
         return 2
-    engine = db.create_engine(settings.database_url)
-    authentication = build_authentication(settings)
-    installer = build_installer(settings)
-    try:
-        await db.upgrade(engine)
-        renderer = Renderer()
-        notifier = build_notifier(
-            db.session_factory(engine),
-            renderer,
-            build_adapter(authentication),
-            settings.app_id,
-            FixedClock(now),
-            sources=tick_sources(settings, renderer),
-            installer=installer,
-        )
-        report = await notifier.tick(now, every_slice=True)
-    finally:
-        if installer is not None:
-            installer.close()
-        await authentication.close()
-        await engine.dispose()
+    done = await tick_once(settings, now)  # wired by the composition root, as when serving
     local = now.astimezone(ZoneInfo(settings.timezone))
-    print(f"tick at {local:%Y-%m-%d %H:%M %Z}: {report}")
+    print(f"tick at {local:%Y-%m-%d %H:%M %Z}: {done}")
     return 0
 
 

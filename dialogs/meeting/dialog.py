@@ -80,7 +80,7 @@ MEETING_DIALOG_ID = "followup_meeting_v1"
 AGENDA_LOOP_ID = "followup_meeting_v1.agenda"
 MEETING_ACTION = "meeting"  # a step card's buttons
 START_ACTION = "meeting_start"  # {"stay_id": ...}: e.g. a button on a stay's card
-TAKEOVER_ACTION = "meeting_takeover"  # {"meeting_id": ...}
+TAKEOVER_ACTION = shared.TAKEOVER_VERB  # {"meeting_id": ...}: Action.Execute, or an old Submit
 NOTE_LIMIT = 500
 _REDIRECTED_COMMANDS = frozenset({"meeting_start", "meeting_takeover"})
 
@@ -225,8 +225,8 @@ async def _take_over_stay(turn: Turn, stay: Stay | None, code: str) -> None:
         await turn.say("meeting_stay_not_found", code=code)
         return
     meeting = await service.open_meeting(turn.session, stay)
-    if meeting is None:
-        await turn.say("meeting_nothing_to_take_over", code=stay.case_code)
+    if meeting is None:  # pressed, e.g. an old card of a meeting held since: the presser alone
+        await turn.say_private("meeting_nothing_to_take_over", code=stay.case_code)
         return
     if meeting.owner_id != turn.profile.id:
         previous = await service.take_over(turn.session, meeting, turn.profile)
@@ -375,6 +375,32 @@ def _belongs_elsewhere(context: TurnContext, meeting_id: Any) -> str | None:
     if found is not None and found[0].id in _REDIRECTED_COMMANDS:
         return "leave"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class NoteBack:
+    """A press refused for its note's length: the card goes back with the presser's text."""
+
+    text: str
+
+
+def _as_typed(values: dict[str, Any], step: AgendaStep, submitted: Submitted) -> dict[str, Any]:
+    """A step card's values with what the presser sent instead of what is stored: the note, the
+    ticks and the participants, and the marks of what their card showed (so that sent again, it
+    merges with what others saved meanwhile exactly as the first press would have)."""
+    inputs = submitted.inputs
+    values["note"] = str(inputs.get("note") or "").strip()
+    if submitted.note_mark is not None:
+        values["note_mark"] = submitted.note_mark
+    if submitted.shown is not None:
+        values["shown"] = ",".join(tid for tid in step.topic_ids() if tid in submitted.shown)
+    for topic in values["topics"]:
+        sent = inputs.get(f"topic_{topic['id']}")
+        if sent is not None:
+            topic["value"] = "true" if str(sent) == "true" else "false"
+    if values.get("participants") and isinstance(inputs.get("participants"), str):
+        values["participants"] = {**values["participants"], "value": inputs["participants"]}
+    return values
 
 
 def _merged(current: MeetingTurn, ticked: set[str], shown: frozenset[str]) -> set[str]:
@@ -567,6 +593,8 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
                 await current.turn.say_private(denied)
                 return Dialog.end_of_turn
         refusal = self._apply_step_inputs(current, submitted)
+        if isinstance(refusal, NoteBack):
+            return await self._note_back(current, submitted, refusal)
         if refusal:
             return await self._refuse(current, refusal)
         if submitted.move is Move.NEXT and current.step.kind is StepKind.COORDINATOR:
@@ -600,7 +628,26 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             await self._prompt(current)
         return Dialog.end_of_turn
 
-    def _apply_step_inputs(self, current: MeetingTurn, submitted: Submitted) -> str | None:
+    async def _note_back(
+        self, current: MeetingTurn, submitted: Submitted, back: NoteBack
+    ) -> DialogTurnResult:
+        """A note too long is refused, and the card comes back with what was typed in it (and
+        ticked), so it can be shortened and sent again: pressed, to the presser alone (the chat's
+        card stays as it is); submitted in the personal chat, as the chat's card."""
+        turn, step = current.turn, current.step
+        values = _as_typed(step_card(current.view()), step, submitted)
+        mine = shared.personal_view(turn.profile, current.meeting, step)  # no refresh: kept
+        if turn.show_private_card(STEP_TEMPLATE, **{**values, **mine, "errors": [back.text]}):
+            return Dialog.end_of_turn
+        if turn.scope == GROUP:  # an Action.Submit in a group: the chat's card is everyone's
+            return await self._refuse(current, back.text)
+        await current.say(back.text)
+        await self._show(current, STEP_TEMPLATE, values)
+        return Dialog.end_of_turn
+
+    def _apply_step_inputs(
+        self, current: MeetingTurn, submitted: Submitted
+    ) -> str | NoteBack | None:
         """Keep what a step card carried (topics, note, participants); a refusal keeps nothing."""
         step, inputs, shown = current.step, submitted.inputs, submitted.shown
         note = inputs.get("note")
@@ -609,9 +656,10 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             if contains_personal_number(note):
                 return current.text("personal_number_refused")
             stored = service.step_record(current.meeting, step).get("note") or ""
-            note = merged_note(stored, submitted.note_mark, note)
+            sent, note = note, merged_note(stored, submitted.note_mark, note)
             if note is not None and len(note) > NOTE_LIMIT:
-                return current.text("meeting_note_too_long", length=len(note), max=NOTE_LIMIT)
+                key = "meeting_note_too_long" if note == sent else "meeting_note_too_long_merged"
+                return NoteBack(current.text(key, length=len(note), max=NOTE_LIMIT))
         topic_keys = [f"topic_{topic_id}" for topic_id in step.topic_ids()]
         covered = None
         if any(key in inputs for key in topic_keys):
@@ -705,7 +753,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         earlier = service.step_record(current.meeting, current.step).get("note") or ""
         note = f"{earlier}\n{text}" if earlier else text  # added to, never over, what is there
         if len(note) > NOTE_LIMIT:
-            text = current.text("meeting_note_too_long", length=len(note), max=NOTE_LIMIT)
+            text = self._typed_too_long(current, earlier, note)
             return await self._refuse(current, text, reprompt=False)
         service.record_step(current.meeting, current.step, note=note)
         await current.save()
@@ -713,6 +761,18 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         await current.say(current.text("meeting_note_saved", step=current.step.number))
         await self._prompt(current)  # the card shows the note too
         return Dialog.end_of_turn
+
+    def _typed_too_long(self, current: MeetingTurn, earlier: str, note: str) -> str:
+        """Typed, the line is added to the step's note: say how much room is left for it."""
+        if not earlier:
+            return current.text("meeting_note_too_long", length=len(note), max=NOTE_LIMIT)
+        return current.text(
+            "meeting_typed_note_too_long",
+            step=current.step.number,
+            stored=len(earlier),
+            max=NOTE_LIMIT,
+            room=NOTE_LIMIT - len(earlier) - 1,  # the new line's break counts too
+        )
 
     def _typed_note_refusal(self, current: MeetingTurn, text: str) -> str | None:
         if match_command(text) is not None:

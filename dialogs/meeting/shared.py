@@ -41,6 +41,8 @@ from storage.repos.stays import StayRepository
 log = logging.getLogger(__name__)
 
 MEETING_VERB = "meeting"  # a step card's Action.Execute, run through the dialog like a submit
+TAKEOVER_VERB = "meeting_takeover"  # "Ta över mötet" / "Ta tillbaka mötet", run the same way
+PRESS_VERBS = frozenset({MEETING_VERB, TAKEOVER_VERB})
 REFRESH_VERB = "meeting_refresh"  # Universal Actions refresh: the card as this person sees it
 PAGE_SIZE = 100
 MAX_REFRESH_USERS = 60  # Teams refreshes automatically for at most 60 listed users
@@ -55,16 +57,22 @@ class MemberCheck:
 
 
 def press_as_submit(activity: Activity) -> bool:
-    """A meeting card's Action.Execute: rewrite it as the submit the meeting dialog reads."""
+    """A meeting card's Action.Execute: rewrite it as the submit the meeting dialog reads (the
+    button's data with the verb as its ``action``, as an Action.Submit of the card sent)."""
     if activity.type != ActivityTypes.invoke or activity.name != "adaptiveCard/action":
         return False
-    if _mapping(activity.value).get("action") == MEETING_VERB:
+    if _verb(_mapping(activity.value).get("action")) is not None:
         return True  # rewritten already, by an attempt of this turn that lost a race
     action = _mapping(_mapping(activity.value).get("action"))
-    if action.get("verb") != MEETING_VERB:
+    verb = _verb(action.get("verb"))
+    if verb is None:
         return False
-    activity.value = {**_mapping(action.get("data")), "action": MEETING_VERB}
+    activity.value = {**_mapping(action.get("data")), "action": verb}
     return True
+
+
+def _verb(value: Any) -> str | None:
+    return value if isinstance(value, str) and value in PRESS_VERBS else None
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

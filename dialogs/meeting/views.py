@@ -132,6 +132,7 @@ def step_card(view: MeetingView, coordinators: Sequence[Staff] = ()) -> dict[str
         "with_note": not last,
         "note": record.get("note") or "",
         "note_mark": note_mark(record.get("note") or ""),
+        "errors": [],  # a refused press's card sent back to its presser says what to fix
         "show_back": step.number > 1,
         "show_skip": step.kind in (StepKind.TOPICS, StepKind.PARTICIPANTS),
         "next_title": view.text("meeting_finish" if last else "meeting_next"),
