@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bench.databases import database
+from bench.databases import database, postgres_admin_url
 from bench.procs import Server, free_port, start_connector, start_server
 from bench.turns import korttid_env
 from dialogs.staff_import import StaffRow, import_staff
@@ -358,30 +358,45 @@ async def bench_shared(
         return {"open_loop": figures, "burst": _figures(burst, backend)}
 
 
-async def run(rounds: int, database_url: str | None, at_once: int = MEETINGS) -> dict[str, Any]:
+async def run(rounds: int, backend: str, at_once: int = MEETINGS) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        async with korttid(url, Path(tmp)) as (driver, instance):
+        work = Path(tmp)
+        async with (
+            database(backend, work, _admin_url(backend)) as url,
+            korttid(url, work) as (driver, instance),
+        ):
             latencies = await in_rounds(driver, rounds, at_once)
             delivered = await settled(instance)
-    figures = _figures(latencies, "postgresql" if database_url else "sqlite")
-    return {**figures, **delivered, "presses_at_once": at_once}
+    return {**_figures(latencies, backend), **delivered, "presses_at_once": at_once}
 
 
 async def run_open(
-    presses: int, mean_s: float, database_url: str | None, profile: Path | None = None
+    presses: int, mean_s: float, backend: str, profile: Path | None = None
 ) -> dict[str, Any]:
     wrapper = ["-m", "pyinstrument", "--renderer", "text", "--outfile", str(profile)]
     with tempfile.TemporaryDirectory() as tmp:
-        url = database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        async with korttid(url, Path(tmp), wrapper if profile else ()) as (driver, instance):
+        work = Path(tmp)
+        async with (
+            database(backend, work, _admin_url(backend)) as url,
+            korttid(url, work, wrapper if profile else ()) as (driver, instance),
+        ):
             started = time.perf_counter()
             latencies = await open_loop(driver, presses, mean_s)
             seconds = time.perf_counter() - started
             delivered = await settled(instance)
-    figures = _figures(latencies, "postgresql" if database_url else "sqlite")
     rate = round(len(latencies) / seconds, 1)
+    figures = _figures(latencies, backend)
     return {**figures, **delivered, "mean_interval_s": mean_s, "presses_per_s": rate}
+
+
+def _admin_url(backend: str) -> str:
+    """PostgreSQL: a fresh database is created through this URL (and dropped after)."""
+    if backend != "postgres":
+        return ""
+    admin = postgres_admin_url()
+    if not admin:
+        raise SystemExit("no PostgreSQL available (KORTTID_BENCH_POSTGRES_URL)")
+    return admin
 
 
 def _figures(latencies: Sequence[float], backend: str) -> dict[str, Any]:
@@ -406,7 +421,7 @@ def _figures(latencies: Sequence[float], backend: str) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=50)
-    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--at-once", type=int, default=MEETINGS, help="presses sent together")
     parser.add_argument(
         "--open-loop", type=int, default=0, help="presses in all at Poisson instants (the target)"
@@ -417,9 +432,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.open_loop:
-        work = run_open(args.open_loop, args.mean_interval, args.database_url, args.profile)
+        work = run_open(args.open_loop, args.mean_interval, args.backend, args.profile)
     else:
-        work = run(args.rounds, args.database_url, args.at_once)
+        work = run(args.rounds, args.backend, args.at_once)
     figures = asyncio.run(work)
     json.dump(figures, sys.stdout, indent=2, ensure_ascii=False)
     print()

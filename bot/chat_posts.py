@@ -43,6 +43,9 @@ BACKOFF_CAP = timedelta(hours=1)
 MAX_ATTEMPTS = 12
 DUE_BATCH = 500
 CLOSE_WAIT_SECONDS = 5.0
+# Rows that went are deleted by the next turn's transaction, one statement in a write it makes
+# anyway; only when no turn comes this soon, by a transaction of their own.
+FINISH_WAIT_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +107,7 @@ class ChatPosts:
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished: list[Finished] = []
         self._finishing: asyncio.Task[None] | None = None
+        self._finish_now = asyncio.Event()
 
     def hold(
         self,
@@ -144,9 +148,36 @@ class ChatPosts:
         task.add_done_callback(self._tasks.discard)
 
     async def idle(self) -> None:
-        """Until every batch sent so far is through (tests and the benchmark wait here)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Until every batch sent so far is through and its rows are deleted (tests and the
+        benchmark wait here)."""
+        self._finish_now.set()
+        try:
+            while self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        finally:
+            self._finish_now.clear()
+
+    async def sent(self) -> None:
+        """Until every batch so far has gone (or failed); its rows may wait to be deleted."""
+        while pending := [task for task in self._tasks if task is not self._finishing]:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    def carry_finished(self) -> list[Finished]:
+        """For a turn about to write: the rows that went, to delete in its transaction."""
+        group, self._finished = self._finished, []
+        return group
+
+    async def delete_carried(self, session: AsyncSession, group: Sequence[Finished]) -> None:
+        if group:
+            await ChatPostRepository(session).done_in_all(
+                [(done.conversation_id, done.ids, done.update_id) for done in group]
+            )
+
+    def give_back(self, group: Sequence[Finished]) -> None:
+        """The carrying turn's transaction failed: the rows are deleted later, as if not taken."""
+        if group:
+            self._finished[:0] = group
+            self._write_soon()
 
     async def close(self) -> None:
         """At shutdown: a moment for what is in flight; what is left, a tick sends later."""
@@ -212,22 +243,27 @@ class ChatPosts:
         self._finish(Finished(batch.conversation_id, sent, batch.newest_update))
 
     def _finish(self, finished: Finished) -> None:
-        """Rows that went are deleted in groups: what is sent while one group is being written
-        goes into the next, so a busy chat costs the database one write, not one per press."""
+        """Rows that went are deleted in groups: by the next turn, or after
+        ``FINISH_WAIT_SECONDS`` in one write, so a busy chat costs the database no write of its
+        own per press."""
         self._finished.append(finished)
+        self._write_soon()
+
+    def _write_soon(self) -> None:
         if self._finishing is None or self._finishing.done():
             self._finishing = asyncio.get_running_loop().create_task(self._write_finished())
             self._tasks.add(self._finishing)
             self._finishing.add_done_callback(self._tasks.discard)
 
     async def _write_finished(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FINISH_WAIT_SECONDS):
+                await self._finish_now.wait()
         while self._finished:
-            group, self._finished = self._finished, []
+            group = self.carry_finished()
             try:
                 async with turn_transaction(self.sessions) as session:
-                    repo = ChatPostRepository(session)
-                    for done in group:
-                        await repo.done(done.conversation_id, done.ids, done.update_id)
+                    await self.delete_carried(session, group)
             except Exception:  # the rows stay: a tick sends them again (at least once)
                 log.exception("sent chat posts not deleted: %s groups", len(group))
 

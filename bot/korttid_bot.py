@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,7 +104,7 @@ class KorttidBot:
         loses the eTag race has said nothing, and its retry does not say things twice."""
         context.turn_state.pop(LIVE_CARD_KEY, None)
         later: Batch | None = None
-        async with turn_transaction(self.deps.sessions) as session:
+        async with self._turn_write() as session:
             with _replies_held(context) as replies:
                 if not await self._first_delivery(session, context.activity):
                     log.info("duplicate activity ignored")
@@ -125,6 +125,22 @@ class KorttidBot:
         released = context.turn_state.get(_RELEASED)
         if isinstance(released, int):
             self.deps.deliver_waiting(released)  # committed: what waited for them goes now
+
+    @asynccontextmanager
+    async def _turn_write(self) -> AsyncIterator[AsyncSession]:
+        """The turn's transaction; it also deletes the chat posts that went since the last one
+        (a statement in a write the turn makes anyway), or gives them back when it fails."""
+        chat_posts = self.deps.chat_posts
+        carried = chat_posts.carry_finished() if chat_posts is not None else []
+        try:
+            async with turn_transaction(self.deps.sessions) as session:
+                if chat_posts is not None:
+                    await chat_posts.delete_carried(session, carried)
+                yield session
+        except BaseException:
+            if chat_posts is not None:
+                chat_posts.give_back(carried)
+            raise
 
     async def _hold_for_after_answer(
         self, context: TurnContext, session: AsyncSession, replies: list[Activity]
@@ -416,15 +432,20 @@ async def save_reference(
 ) -> tuple[ConversationRef, bool]:
     """Remember where to reach this conversation; True when it is new or was inactive."""
     activity = context.activity
-    reference = TurnContext.get_conversation_reference(activity).serialize()
     tenant_id = tenant_of(activity)
-    if tenant_id:
-        reference.setdefault("conversation", {})["tenantId"] = tenant_id
     kind = ConversationKind.CHANNEL if _scope(activity) == TEAM else ConversationKind.PERSONAL
     if activity.conversation.conversation_type == "groupChat":
         kind = ConversationKind.GROUP
     conversation_id = _conversation_id(activity)
-    reference.setdefault("conversation", {})["id"] = conversation_id
+
+    def reference() -> dict[str, Any]:  # serialized only when it is written (seldom)
+        serialized: dict[str, Any] = TurnContext.get_conversation_reference(activity).serialize()
+        conversation = serialized.setdefault("conversation", {})
+        if tenant_id:
+            conversation["tenantId"] = tenant_id
+        conversation["id"] = conversation_id
+        return serialized
+
     return await ConversationRepository(session).upsert(
         conversation_id=conversation_id,
         kind=kind,

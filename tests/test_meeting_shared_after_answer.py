@@ -108,3 +108,28 @@ async def test_a_card_update_the_connector_refused_is_sent_by_a_later_tick(
     assert update.activity_id == posted.activity_id
     assert cards([update]) == [newest]
     assert await saved_posts(sessions) == []
+
+
+async def test_the_next_turn_deletes_what_went_with_its_own_write(
+    channel: TeamsChannel, sessions: Any, app_server: TestServer, monkeypatch: Any
+) -> None:
+    """A sent card's row costs no transaction of its own: the next turn deletes it; a turn that
+    fails gives it back, and it is deleted later, never lost before it went."""
+    import bot.chat_posts
+
+    _anna, sara, card = await at_step_three(channel, sessions)
+    monkeypatch.setattr(bot.chat_posts, "FINISH_WAIT_SECONDS", 3600.0)  # no write of its own
+    connector = channel.connector
+    before = len(connector.updates(GROUP))
+    async with aiohttp.ClientSession() as http:
+        unsettled = TeamsChannel(channel.bot_url, connector, http)  # does not wait for the chat
+        unsettled._ids = channel._ids
+        topic = topic_ids(card)[0]
+        await press(unsettled, sara, card, "Spara", **{topic: "true"})
+        async with asyncio.timeout(10):
+            await app_server.app[CHAT_POSTS].sent()  # the update went after the answer
+        assert len(connector.updates(GROUP)) == before + 1
+        [sent] = await saved_posts(sessions)
+        await unsettled.say(sara, "hjälp", **in_group())  # any turn that writes
+        assert await saved_posts(sessions) == []
+        assert sent.kind == "update"

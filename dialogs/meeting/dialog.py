@@ -73,7 +73,15 @@ from notifications.meeting_summary import render_meeting_summary
 from notifications.notices import queue_meeting_summary, queue_takeover_notice
 from storage.domain.clock import local_today
 from storage.domain.pnr import contains_personal_number
-from storage.models import DecisionKind, FollowUpMeeting, MeetingStatus, Role, Stay, StayStatus
+from storage.models import (
+    DecisionKind,
+    FollowUpMeeting,
+    MeetingCard,
+    MeetingStatus,
+    Role,
+    Stay,
+    StayStatus,
+)
 from storage.repos.units import UnitRepository
 
 MEETING_DIALOG_ID = "followup_meeting_v1"
@@ -425,6 +433,7 @@ class MeetingTurn:
     meeting: FollowUpMeeting
     stay: Stay
     prepared: calls.Prepared = field(default_factory=calls.Prepared)
+    card: MeetingCard | None = None  # a shared chat's card row, read once per turn
 
     @property
     def step(self) -> AgendaStep:
@@ -541,7 +550,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             turn.extras["keep_meeting"] = True  # the chat's meeting goes on for the others
             return None
         prepared = await calls.prepared_for(turn.session, turn.renderer, stay)
-        return MeetingTurn(turn, self.agenda, meeting, stay, prepared)
+        return MeetingTurn(turn, self.agenda, meeting, stay, prepared, card)
 
     async def _prompt(
         self, current: MeetingTurn, submitted: Mapping[str, Any] | None = None
@@ -563,7 +572,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         """The conversation's one meeting card, updated in place (issue 16)."""
         turn, meeting = current.turn, current.meeting
         assert meeting.id is not None
-        card = await service.card_in(turn.session, turn.conversation_id)
+        card = current.card or await service.card_in(turn.session, turn.conversation_id)
         own = card is not None and card.meeting_id == meeting.id
         member_ids = card.member_ids if card is not None and own else []
         options = shared.card_options(turn, member_ids)

@@ -53,14 +53,20 @@ class ChatPostRepository:
 
     async def done(self, conversation_id: str, ids: Sequence[int], update_id: int | None) -> None:
         """These rows went; so did every older update of the conversation (a newer card won)."""
-        condition: ColumnElement[bool] = col(ChatPost.id).in_(list(ids))
-        if update_id is not None:
-            older = (
-                (col(ChatPost.conversation_id) == conversation_id)
-                & (col(ChatPost.kind) == UPDATE)
-                & (col(ChatPost.id) <= update_id)
-            )
-            condition = condition | older
+        await self.done_in_all([(conversation_id, ids, update_id)])
+
+    async def done_in_all(self, sent: Sequence[tuple[str, Sequence[int], int | None]]) -> None:
+        """``done`` for several conversations at once, in one statement."""
+        ids = [row_id for _conversation, row_ids, _update in sent for row_id in row_ids]
+        condition: ColumnElement[bool] = col(ChatPost.id).in_(ids)
+        for conversation_id, _ids, update_id in sent:
+            if update_id is not None:
+                older = (
+                    (col(ChatPost.conversation_id) == conversation_id)
+                    & (col(ChatPost.kind) == UPDATE)
+                    & (col(ChatPost.id) <= update_id)
+                )
+                condition = condition | older
         await self.session.exec(delete(ChatPost).where(condition))
 
     async def retry_later(

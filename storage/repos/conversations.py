@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import update
@@ -53,14 +53,16 @@ class ConversationRepository:
         conversation_id: str,
         kind: ConversationKind,
         service_url: str,
-        reference: dict[str, Any],
+        reference: dict[str, Any] | Callable[[], dict[str, Any]],
         tenant_id: str | None,
         staff_id: int | None = None,
         team_id: str | None = None,
         channel_id: str = "msteams",
     ) -> tuple[ConversationRef, bool]:
         """``save``, also telling whether the reference is new or was inactive (the person has
-        just opened or reinstalled Korttid), so messages waiting for them can go."""
+        just opened or reinstalled Korttid), so messages waiting for them can go.
+
+        ``reference`` may be a function that builds it: called only when something is written."""
         ref = await self.by_conversation_id(conversation_id)
         opened = ref is None or not ref.active
         if ref is None:
@@ -77,7 +79,7 @@ class ConversationRepository:
         opened = opened or (staff_id is not None and ref.staff_id != staff_id)
         ref.kind = kind
         ref.service_url = service_url
-        ref.reference = reference
+        ref.reference = reference() if callable(reference) else reference
         ref.tenant_id = tenant_id or ref.tenant_id
         ref.staff_id = staff_id if staff_id is not None else ref.staff_id
         ref.team_id = team_id or ref.team_id
