@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
@@ -151,25 +151,30 @@ class StayScope:
 EVERY_STAY = StayScope()
 
 
+def _active_in(scope: StayScope) -> list[ColumnElement[bool]]:
+    return [*scope.where(Stay.id), col(Stay.status) == StayStatus.ACTIVE]
+
+
 class FactsRepository:
     """Every method reads the active stays in its window, of those in ``scope``."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def _active(self, scope: StayScope, *conditions: Any) -> list[StayFacts]:
+        """The facts of the active stays in ``scope`` that meet ``conditions``."""
+        result = await self.session.exec(_select_stays().where(*_active_in(scope), *conditions))
+        return [_facts(row) for row in result.all()]
+
     async def open_followups(
         self, deadline_from: date, deadline_to: date, scope: StayScope = EVERY_STAY
     ) -> list[StayFacts]:
         """Active stays without a held follow-up meeting, deadline in the window (inclusive)."""
-        result = await self.session.exec(
-            _select_stays().where(
-                *scope.where(Stay.id),
-                col(Stay.status) == StayStatus.ACTIVE,
-                col(Stay.followup_deadline).between(deadline_from, deadline_to),
-                col(Stay.followup_held_on).is_(None),
-            )
+        return await self._active(
+            scope,
+            col(Stay.followup_deadline).between(deadline_from, deadline_to),
+            col(Stay.followup_held_on).is_(None),
         )
-        return [_facts(row) for row in result.all()]
 
     async def undecided_arrivals(
         self,
@@ -184,16 +189,12 @@ class FactsRepository:
         The follow-up deadline (arrival + 7, moved back over non-working days) narrows the scan
         through the (status, followup_deadline) index; arrival itself has no index.
         """
-        result = await self.session.exec(
-            _select_stays().where(
-                *scope.where(Stay.id),
-                col(Stay.status) == StayStatus.ACTIVE,
-                col(Stay.followup_deadline).between(deadline_from, deadline_to),
-                col(Stay.arrival_date).between(arrival_from, arrival_to),
-                col(Stay.decision_kind).is_(None),
-            )
+        return await self._active(
+            scope,
+            col(Stay.followup_deadline).between(deadline_from, deadline_to),
+            col(Stay.arrival_date).between(arrival_from, arrival_to),
+            col(Stay.decision_kind).is_(None),
         )
-        return [_facts(row) for row in result.all()]
 
     async def home_goings(
         self,
@@ -205,27 +206,17 @@ class FactsRepository:
     ) -> list[StayFacts]:
         """Active stays with a home-going date in the window; ``after``: only later times."""
         conditions: list[ColumnElement[bool]] = [
-            *scope.where(Stay.id),
-            col(Stay.status) == StayStatus.ACTIVE,
-            col(Stay.home_going_date).between(date_from, date_to),
+            col(Stay.home_going_date).between(date_from, date_to)
         ]
         if after is not None:
             conditions.append(col(Stay.home_going_time) > after)
-        result = await self.session.exec(_select_stays().where(and_(*conditions)))
-        return [_facts(row) for row in result.all()]
+        return await self._active(scope, *conditions)
 
     async def decision_ends(
         self, date_from: date, date_to: date, scope: StayScope = EVERY_STAY
     ) -> list[StayFacts]:
         """Active stays whose SoL decision ends in the window (inclusive)."""
-        result = await self.session.exec(
-            _select_stays().where(
-                *scope.where(Stay.id),
-                col(Stay.status) == StayStatus.ACTIVE,
-                col(Stay.decision_end_date).between(date_from, date_to),
-            )
-        )
-        return [_facts(row) for row in result.all()]
+        return await self._active(scope, col(Stay.decision_end_date).between(date_from, date_to))
 
     async def unrecorded_handovers(
         self,
@@ -239,20 +230,13 @@ class FactsRepository:
 
         As in ``undecided_arrivals``, the deadline (arrival + 7) narrows the scan by index.
         """
-        result = await self.session.exec(
-            _select_stays().where(
-                *scope.where(Stay.id),
-                col(Stay.status) == StayStatus.ACTIVE,
-                col(Stay.followup_deadline).between(deadline_from, deadline_to),
-                col(Stay.arrival_date).between(arrival_from, arrival_to),
-                col(Stay.acute).is_(True),
-                or_(
-                    col(Stay.phone_handover_done).is_(None),
-                    col(Stay.phone_handover_done).is_(False),
-                ),
-            )
+        return await self._active(
+            scope,
+            col(Stay.followup_deadline).between(deadline_from, deadline_to),
+            col(Stay.arrival_date).between(arrival_from, arrival_to),
+            col(Stay.acute).is_(True),
+            or_(col(Stay.phone_handover_done).is_(None), col(Stay.phone_handover_done).is_(False)),
         )
-        return [_facts(row) for row in result.all()]
 
     async def checklists(
         self, date_from: date, date_to: date, scope: StayScope = EVERY_STAY
@@ -272,8 +256,7 @@ class FactsRepository:
             )
             .join(Stay, col(Stay.id) == col(ReadinessItem.stay_id))
             .where(
-                *scope.where(Stay.id),
-                col(Stay.status) == StayStatus.ACTIVE,
+                *_active_in(scope),
                 col(Stay.home_going_date).between(date_from, date_to),
                 or_(
                     col(ReadinessItem.status) == ReadinessStatus.NOT_READY,
