@@ -15,7 +15,7 @@ from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 from dialogs import stay_service as service
 from dialogs.forms import Ask, FormDialog, FormSteps, question
 from dialogs.meeting.calling import cancel_call
-from dialogs.parsing import InvalidInput
+from dialogs.parsing import InvalidInput, yes_or_no
 from dialogs.stay_cards import decider_or_refuse, stay_for_action
 from dialogs.turn import Turn
 from notifications.formatting import format_date
@@ -25,8 +25,8 @@ from storage.repos.stays import StayRepository
 
 DIALOG_ID = "cancel_planned"
 ACTION = "cancel_planned"
-YES_WORDS = frozenset({"ja", "avbryt vistelsen", "ok"})
-NO_WORDS = frozenset({"nej", "behåll", "behall"})
+CONFIRM_WORDS = frozenset({"avbryt vistelsen", "ok"})
+KEEP_WORDS = frozenset({"behåll", "behall"})
 
 
 async def cancel_action(turn: Turn, value: Mapping[str, Any]) -> None:
@@ -46,10 +46,10 @@ async def begin(turn: Turn, stay: Stay) -> None:
 
 
 async def _parse_confirm(turn: Turn, text: str, context: Mapping[str, Any]) -> bool:
-    cleaned = " ".join(text.lower().split()).rstrip(".!")
-    if cleaned in YES_WORDS or cleaned in NO_WORDS:
-        return cleaned in YES_WORDS
-    raise InvalidInput("cancel_planned_confirm_invalid")
+    answer = yes_or_no(text, yes=CONFIRM_WORDS, no=KEEP_WORDS)
+    if answer is None:
+        raise InvalidInput("cancel_planned_confirm_invalid")
+    return answer
 
 
 class CancelPlannedDialog(FormDialog):

@@ -16,7 +16,7 @@ from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 from dialogs import cancel_planned
 from dialogs import stay_service as service
 from dialogs.forms import Ask, FormDialog, FormSteps, question
-from dialogs.parsing import InvalidInput, parse_date
+from dialogs.parsing import InvalidInput, parse_date, yes_or_no
 from dialogs.stay_cards import decider_or_refuse, stay_for_action, stay_for_code
 from dialogs.turn import Turn
 from notifications import stay_views as views
@@ -37,7 +37,7 @@ REASON_WORDS = {
     "avliden": CloseReason.DIED, "avled": CloseReason.DIED, "död": CloseReason.DIED,
     "annat": CloseReason.OTHER, "övrigt": CloseReason.OTHER,
 }  # fmt: skip
-CONFIRM_WORDS = frozenset({"ja", "avsluta", "spara", "ok"})
+CONFIRM_WORDS = frozenset({"avsluta", "spara", "ok"})
 
 
 async def close_command(turn: Turn, match: re.Match[str]) -> None:
@@ -82,7 +82,7 @@ async def _parse_departure(turn: Turn, text: str, context: Mapping[str, Any]) ->
 
 
 async def _parse_confirm(turn: Turn, text: str, context: Mapping[str, Any]) -> bool:
-    if " ".join(text.lower().split()).rstrip(".!") in CONFIRM_WORDS:
+    if yes_or_no(text, yes=CONFIRM_WORDS):  # a no is not an answer: "avbryt" leaves the form
         return True
     raise InvalidInput("close_confirm_invalid")
 

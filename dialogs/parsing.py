@@ -1,4 +1,4 @@
-"""Typed values in Swedish: dates and times as staff write them.
+"""Typed values in Swedish: dates, times and yes or no, as staff write them.
 
 ``parse_date(text, today)`` is the one Swedish date parser every dialog and form uses;
 ``parse_future_date(text, today)`` adds "not before today". Each parser raises ``InvalidInput``
@@ -67,6 +67,23 @@ _LAST_WEEKDAY = re.compile(r"^i\s+([a-zåäö]+)s$")
 # A day/month without a year that lies further back than this means next year's date;
 # one that lies further ahead than a year minus this, last year's.
 _ROLL_OVER_DAYS = 60
+
+
+YES_WORDS = frozenset({"ja", "j", "japp", "jo", "yes"})
+NO_WORDS = frozenset({"nej", "n", "nä", "no"})
+
+
+def yes_or_no(
+    text: str, *, yes: frozenset[str] = frozenset(), no: frozenset[str] = frozenset()
+) -> bool | None:
+    """True for yes, False for no, None for neither: the common words and the question's own
+    (``yes={"avsluta"}``); case, extra spaces and a final "." or "!" do not matter."""
+    cleaned = " ".join(text.lower().rstrip(".! ").split())
+    if cleaned in YES_WORDS or cleaned in yes:
+        return True
+    if cleaned in NO_WORDS or cleaned in no:
+        return False
+    return None
 
 
 @dataclass

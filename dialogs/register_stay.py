@@ -16,7 +16,7 @@ from botbuilder.dialogs import DialogTurnResult, WaterfallStepContext
 
 from dialogs import stay_service as service
 from dialogs.forms import Ask, FormDialog, FormSteps, asked_steps, edit_choice, parse_unit, question
-from dialogs.parsing import InvalidInput, parse_date
+from dialogs.parsing import YES_WORDS, InvalidInput, parse_date, yes_or_no
 from dialogs.stay_cards import show_stay
 from dialogs.turn import Turn
 from notifications.formatting import format_date
@@ -31,8 +31,6 @@ from storage.repos.waits import WaitRepository
 DIALOG_ID = "register_stay"
 # issue 17, item 11 added the SoL order question: a new id for the new step order.
 STEPS_ID = "register_stay.steps2"
-YES_WORDS = frozenset({"ja", "j", "japp", "jo", "yes"})
-NO_WORDS = frozenset({"nej", "n", "nä", "no"})
 NONE_WORDS = frozenset({"-", "–", "inget", "ingen", "inget rum", "ingen ännu", "saknas"})
 SAVE_WORDS = frozenset({"spara", "ja", "ok", "klar"})
 MAX_WAIT_BUTTONS = 3
@@ -53,12 +51,10 @@ EDITABLE = {
 
 
 def _yes_no(text: str) -> bool:
-    cleaned = text.strip().lower().rstrip(".!")
-    if cleaned in YES_WORDS:
-        return True
-    if cleaned in NO_WORDS:
-        return False
-    raise InvalidInput("form_yes_no_invalid", {"text": text[:40]})
+    answer = yes_or_no(text)
+    if answer is None:
+        raise InvalidInput("form_yes_no_invalid", {"text": text[:40]})
+    return answer
 
 
 def _staff_options(members: Sequence[Staff]) -> list[dict[str, Any]]:

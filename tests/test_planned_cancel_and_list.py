@@ -53,6 +53,8 @@ async def test_avsluta_on_a_planned_stay_asks_and_cancels_it(
     assert "Ingen ändring: ÄNG-042 är kvar som planerad." in kept
     stay = await stay_by_code(sessions, "ÄNG-042")
     assert stay is not None and stay.status == StayStatus.PLANNED
+    await channel.say(hanna, "avsluta ÄNG-042")  # "nä" is a no here as in every other question
+    assert "Ingen ändring: ÄNG-042 är kvar som planerad." in texts(await channel.say(hanna, "Nä."))
 
     await channel.say(hanna, "avsluta ÄNG-042")
     wrong = texts(await channel.say(hanna, "kanske"))

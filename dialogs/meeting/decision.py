@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
-from dialogs.parsing import InvalidInput, parse_date, parse_future_date, parse_time
+from dialogs.parsing import InvalidInput, parse_date, parse_future_date, parse_time, yes_or_no
 from notifications.formatting import format_date, format_time
 from storage.domain.pnr import contains_personal_number
 from storage.models import DecisionKind
@@ -64,8 +64,7 @@ TRANSPORT_WORDS = {
 }  # fmt: skip
 # Words that may mean färdtjänst or not: asked, never guessed (issue 17).
 ASK_TRANSPORT_WORDS = frozenset({"taxi", "taxin", "med taxi"})
-YES_WORDS = frozenset({"ja", "j", "japp", "jo", "true", "yes"})
-NO_WORDS = frozenset({"nej", "n", "nä", "false", "no"})
+TOGGLE_ON, TOGGLE_OFF = frozenset({"true"}), frozenset({"false"})  # a card's Input.Toggle
 _EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}")
 _PHONE = re.compile(r"\+?[0-9][0-9 \-()]*[0-9]")
 NONE_WORDS = frozenset({"-", "–", "ingen", "inget", "saknas", "finns inte"})
@@ -222,12 +221,10 @@ def _digits(text: str) -> int:
 
 
 def _yes_no(text: str) -> bool:
-    cleaned = _clean(text)
-    if cleaned in YES_WORDS:
-        return True
-    if cleaned in NO_WORDS:
-        return False
-    raise InvalidInput("meeting_yes_no_invalid", {"text": text[:40]})
+    answer = yes_or_no(text, yes=TOGGLE_ON, no=TOGGLE_OFF)
+    if answer is None:
+        raise InvalidInput("meeting_yes_no_invalid", {"text": text[:40]})
+    return answer
 
 
 def _short_text(name: str, text: str, context: DecisionContext) -> str:
