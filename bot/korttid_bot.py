@@ -12,7 +12,7 @@ from typing import Any
 from botbuilder.core import ConversationState, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.dialogs import DialogSet
 from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, DeliveryModes
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -90,10 +90,11 @@ class KorttidBot:
                 await self._run_turn(context)
                 return
             except Exception as error:
-                if attempt < TURN_ATTEMPTS and _lost_a_race(error):
+                if attempt < TURN_ATTEMPTS and _worth_another_attempt(error):
                     # Another turn of this conversation committed first (a second instance, or
-                    # two quick messages): run this one again on the state it left.
-                    log.info("turn retried after a concurrent write, attempt=%s", attempt)
+                    # two quick messages), or the database had dropped the connection: run this
+                    # one again on the state as it is now.
+                    log.info("turn retried (%s), attempt=%s", type(error).__name__, attempt)
                     await self.deps.conversation_state.load(context, force=True)
                     continue
                 await self._apologise(context)
@@ -372,9 +373,12 @@ def _replies_held(context: TurnContext) -> Iterator[list[Activity]]:
         context.activity.delivery_mode = mode
 
 
-def _lost_a_race(error: Exception) -> bool:
-    """A conflict that a fresh attempt resolves: the eTag check, or SQLite's writer lock."""
+def _worth_another_attempt(error: Exception) -> bool:
+    """What a fresh attempt resolves: the eTag check, SQLite's writer lock, or a database
+    connection the server had dropped (the pool has let it go; nothing was committed on it)."""
     if isinstance(error, ETagConflict):
+        return True
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True
     return isinstance(error, OperationalError) and "database is locked" in str(error)
 

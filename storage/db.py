@@ -14,6 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +22,7 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 POOL_SIZE = 20  # connections per instance to PostgreSQL
+POOL_RECYCLE_SECONDS = 1800  # older connections are replaced before a firewall's idle timeout
 
 
 def is_sqlite(url: str) -> bool:
@@ -36,11 +38,14 @@ def create_engine(url: str) -> AsyncEngine:
         return engine
     # Up to POOL_SIZE connections, all kept: an overflow connection would be opened (a new
     # PostgreSQL backend) and closed again on every burst of turns, and its memory with it.
+    # No ping before each use (three round trips on asyncpg, a millisecond of every press): a
+    # connection the server dropped fails on use, the pool drops every connection of its age,
+    # and a turn is run again on a fresh one (bot/korttid_bot.py, ``_worth_another_attempt``).
     return create_async_engine(
         url,
         pool_size=POOL_SIZE,
         max_overflow=0,
-        pool_pre_ping=True,
+        pool_recycle=POOL_RECYCLE_SECONDS,
         connect_args=_postgres_settings(url),
     )
 
@@ -127,12 +132,23 @@ async def current_revision(engine: AsyncEngine) -> str | None:
         return await connection.run_sync(read)
 
 
+async def _select_one(engine: AsyncEngine) -> None:
+    """Once more on a fresh connection when the pooled one had been dropped by the server."""
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+
 async def is_ready(engine: AsyncEngine, limit_seconds: float = 2.0) -> tuple[bool, str]:
     """Database reachable and at the head revision."""
     try:
         async with asyncio.timeout(limit_seconds):
-            async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            await _select_one(engine)
             current = await current_revision(engine)
     except Exception as error:  # any driver error means "not ready"
         return False, f"database unreachable: {type(error).__name__}"

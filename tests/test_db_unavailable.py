@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,13 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import create_app
 from bot.settings import Settings
 from storage.db import transaction
 from tests.channel import TeamsChannel
+from tests.conftest import POSTGRES_URL
 from tests.connector import LocalConnector
 from tests.db_snapshot import row_counts
 from tests.stay_helpers import HANNA, seed_people, seed_stay
@@ -93,3 +96,47 @@ async def test_a_failure_at_the_last_write_leaves_nothing_of_the_turn(
 
     assert "inget sparades" in replies[-1].activity["text"]
     assert await row_counts(sessions, skip={"audit_event"}) == before
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="PostgreSQL is not configured")
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_connections_the_server_dropped_cost_no_turn(
+    channel: TeamsChannel, sessions: Any, database_url: str
+) -> None:
+    """PostgreSQL restarted (or a firewall cut idle connections): the pool's connections are
+    dead. The next turn fails on one, is run again on a fresh connection, and answers."""
+    await seed_people(sessions, HANNA)
+    hanna = channel.user("hanna", HANNA[0], HANNA[1])
+    assert "Hej Hanna" in _shown(await channel.say(hanna, "hjälp"))
+    await _drop_connections(database_url)
+
+    shown = _shown(await channel.say(hanna, "hjälp"))
+    async with aiohttp.ClientSession() as http:
+        await _drop_connections(database_url)
+        async with http.get(f"{channel.bot_url}/readyz") as ready:
+            status = ready.status
+
+    assert "Hej Hanna" in shown
+    assert "något gick fel" not in shown
+    assert status == 200  # readiness, too, tries a fresh connection before it says no
+
+
+async def _drop_connections(database_url: str) -> None:
+    """What a PostgreSQL restart does to the app's pooled connections."""
+    admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            dropped = await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": database_url.rsplit("/", 1)[1]},
+            )
+            assert dropped.all()  # the app's pooled connections
+    finally:
+        await admin.dispose()
+
+
+def _shown(replies: list[Any]) -> str:
+    return json.dumps([reply.activity for reply in replies], ensure_ascii=False)
