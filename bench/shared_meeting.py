@@ -1,11 +1,12 @@
 """Issue 16: a press in a shared chat, answered in the invoke response, under 20 meetings at once.
 
-One Korttid instance (SQLite by default, ``--database-url`` for PostgreSQL) in this process, with
-a small connector beside it that answers the paged member list and accepts posts and message
-updates. Twenty group chats of eight staff each hold a meeting at step 3, and their members press
-"Spara" (a tick changed, alternately by the nurse and the handläggare). The figure is the time
-from the press's POST to its invoke answer; the shared card's update is sent after the answer and
-counted separately (every one must reach the connector, and no saved row may be left).
+``korttid serve`` runs in a process of its own (SQLite by default, ``--backend postgres`` for a
+fresh PostgreSQL database), as in production, beside the benchmark's connector process (it answers
+the paged member list and accepts posts and message updates); this process only drives. Twenty
+group chats of eight staff each hold a meeting at step 3, and their members press "Spara" (a tick
+changed, alternately by the nurse and the handläggare). The figure is the time from the press's
+POST to its invoke answer; the shared card's update is sent after the answer and counted
+separately (every one must reach the connector, and no saved row may be left).
 
 Two ways to press:
 
@@ -15,7 +16,8 @@ Two ways to press:
 - rounds (the default): each round presses every chat once, ``--at-once`` of them at the same
   instant; 20 at once is the worst case, not a load people make.
 
-Run: ``.venv/bin/python -m bench.shared_meeting --open-loop 1200`` or ``--rounds 30 --at-once 20``.
+Run: ``.venv/bin/python -m bench.shared_meeting --open-loop 1200 [--backend postgres]`` or
+``--rounds 30 --at-once 20``; ``--profile FILE`` writes the server's pyinstrument report.
 """
 
 from __future__ import annotations
