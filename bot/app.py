@@ -32,7 +32,7 @@ from notifications.render import Renderer
 from notifications.tick import Notifier, TickReport
 from notifications.wake import DeliveryWaker
 from storage import db
-from storage.domain.clock import Clock, FixedClock, SystemClock
+from storage.domain.clock import Clock, FixedClock
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def create_app(
     engine = db.create_engine(settings.database_url)
     sessions = db.session_factory(engine)
     renderer = Renderer()
-    clock = clock or SystemClock()
+    clock = clock or settings.make_clock()
     authentication = build_authentication(settings, **(auth_overrides or {}))
     adapter = build_adapter(authentication)
     conversation_state = TurnConversationState(SqlStorage(sessions))

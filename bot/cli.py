@@ -256,7 +256,7 @@ async def cmd_demo_seed(_args: argparse.Namespace, settings: Settings) -> int:
     from bot.demo import seed_demo
 
     async def work(session: AsyncSession) -> int:
-        summary = await seed_demo(session)
+        summary = await seed_demo(session, local_today(settings.make_clock()))
         print(summary)
         return 0
 

@@ -8,9 +8,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, PositiveInt, SecretStr
+from pydantic import AliasChoices, AwareDatetime, Field, PositiveInt, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.domain.clock import Clock, StartedClock, SystemClock
 from storage.domain.payment import DEFAULT_GRACE_DAYS, PaymentPolicy
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/korttid.db"
@@ -77,6 +78,11 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(
         default="INFO", validation_alias=AliasChoices("KORTTID_LOG_LEVEL", "log_level")
+    )
+    # Dev only (refused otherwise): the bot's clock starts at this instant and runs on, so a
+    # local demo or an end-to-end test is at 10:00 on a working day whenever it runs.
+    clock_start: AwareDatetime | None = Field(
+        default=None, validation_alias=AliasChoices("KORTTID_CLOCK_START", "clock_start")
     )
     # issue 4: payment responsibility (betalningsansvar). The daily amount is set per year, as
     # JSON {"2026": 9800}; a year without an amount is shown as "not configured", never as 0.
@@ -165,6 +171,12 @@ class Settings(BaseSettings):
     def is_dev(self) -> bool:
         return self.env is Environment.DEV
 
+    def make_clock(self) -> Clock:
+        """The bot's time: the system's, or in dev mode the time begun at ``clock_start``."""
+        if self.clock_start is not None and self.demo_switch_allowed:
+            return StartedClock(self.clock_start)
+        return SystemClock()
+
     @property
     def demo_switch_allowed(self) -> bool:
         """``demo som …``: only in dev mode without credentials, which serves loopback only."""
@@ -186,6 +198,8 @@ def check_startup(settings: Settings, host: str) -> list[str]:
     """
     warnings: list[str] = []
     secret = settings.app_password.get_secret_value()
+    if settings.clock_start is not None and not settings.demo_switch_allowed:
+        raise StartupRefused("KORTTID_CLOCK_START is for a local demo or test (dev mode) only")
     if secret and secret.strip().lower() in _PLACEHOLDER_SECRETS:
         raise StartupRefused("MicrosoftAppPassword is a placeholder; set the real client secret")
     if settings.app_id:
@@ -199,6 +213,8 @@ def check_startup(settings: Settings, host: str) -> list[str]:
         raise StartupRefused(
             "no MicrosoftAppId configured; set the bot credentials, or KORTTID_ENV=dev locally"
         )
+    if settings.clock_start is not None:
+        warnings.append(f"dev mode: the bot's clock started at {settings.clock_start.isoformat()}")
     if not _is_loopback(host):
         raise StartupRefused(
             f"dev mode without credentials may only listen on loopback, not {host!r}"

@@ -7,12 +7,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.settings import Settings, StartupRefused, check_startup
+from storage.domain.clock import SystemClock
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +38,33 @@ def test_dev_without_app_id_on_loopback_starts_with_a_warning() -> None:
 def test_dev_without_app_id_refuses_non_loopback(host: str) -> None:
     with pytest.raises(StartupRefused, match="loopback"):
         check_startup(_dev(), host)
+
+
+def test_a_dev_clock_start_runs_on_from_that_instant(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KORTTID_CLOCK_START", "2026-12-04T10:00:00+01:00")
+    settings = _dev()
+    clock = settings.make_clock()
+    first, second = clock.now(), clock.now()
+
+    assert datetime(2026, 12, 4, 9, 0, tzinfo=UTC) <= first <= second
+    assert second - datetime(2026, 12, 4, 9, 0, tzinfo=UTC) < timedelta(seconds=5)
+    assert any(
+        "clock started at 2026-12-04T10:00:00+01:00" in w for w in check_startup(settings, "::1")
+    )
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        Settings(env="prod", app_id="a", app_password="s3cr3t-value", app_tenant_id="t"),  # type: ignore[arg-type]
+        Settings(env="dev", app_id="a", app_password="s3cr3t-value", app_tenant_id="t"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_clock_start_is_refused_outside_a_local_demo(settings: Settings) -> None:
+    started = settings.model_copy(update={"clock_start": datetime(2026, 12, 4, 9, 0, tzinfo=UTC)})
+    with pytest.raises(StartupRefused, match="KORTTID_CLOCK_START"):
+        check_startup(started, "0.0.0.0")
+    assert isinstance(started.make_clock(), SystemClock)  # and never used there
 
 
 def test_production_without_credentials_refuses() -> None:

@@ -18,8 +18,16 @@ from typing import Any
 import pytest
 
 from storage.domain.calendar import add_working_days
-from storage.domain.clock import SystemClock, local_today
-from tests.test_playground_e2e import PLAYGROUND, ROOT, SCREENSHOTS, _chromium, _free_port, _wait
+from tests.test_playground_e2e import (
+    DEMO_CLOCK,
+    DEMO_TODAY,
+    PLAYGROUND,
+    ROOT,
+    SCREENSHOTS,
+    _chromium,
+    _free_port,
+    _wait,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -44,6 +52,7 @@ def two_playgrounds(tmp_path: Path) -> Iterator[Stack]:
         "MicrosoftAppId": "",
         "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
         "KORTTID_SCHEDULER": "false",  # what the nurse sees is delivered at once, not by a tick
+        **DEMO_CLOCK,
     }
     korttid = [sys.executable, "-m", "bot.cli"]
     subprocess.run([*korttid, "demo", "seed"], env=env, check=True, capture_output=True)
@@ -126,7 +135,7 @@ def test_the_nurse_is_called_gives_underlag_and_it_is_in_step_3(
 ) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     urls = two_playgrounds.urls
-    day = add_working_days(local_today(SystemClock()), 1)
+    day = add_working_days(DEMO_TODAY, 1)
     nurse = script(
         urls["sjukskoterska"],
         [

@@ -14,14 +14,31 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from datetime import datetime
+from datetime import time as clock_time
 from pathlib import Path
 
 import pytest
+
+from storage.domain.calendar import next_working_day_on_or_after
+from storage.domain.clock import STOCKHOLM, SystemClock, local_today
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAYGROUND = ROOT / "node_modules" / ".bin" / "agentsplayground"
 SCREENSHOTS = ROOT / "var" / "screenshots"
 pytestmark = pytest.mark.slow
+
+
+def _demo_start() -> datetime:
+    """10:00 in Stockholm, today or the next working day: Korttid speaks 07-18 on working days
+    only, and these tests run at any hour (KORTTID_CLOCK_START, dev mode only)."""
+    day = next_working_day_on_or_after(local_today(SystemClock()))
+    return datetime.combine(day, clock_time(10, 0), tzinfo=STOCKHOLM)
+
+
+DEMO_START = _demo_start()
+DEMO_TODAY = DEMO_START.date()  # the demo data is seeded relative to the bot's today
+DEMO_CLOCK = {"KORTTID_CLOCK_START": DEMO_START.isoformat()}
 
 
 def _free_port() -> int:
@@ -59,6 +76,7 @@ def demo_stack(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
         "MicrosoftAppId": "",
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
         "KORTTID_SCHEDULER": "false",
+        **DEMO_CLOCK,
     }
     korttid = [sys.executable, "-m", "bot.cli"]
     subprocess.run([*korttid, "demo", "seed"], env=env, check=True, capture_output=True)

@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from storage.domain.clock import SystemClock, local_today
-from tests.test_playground_e2e import SCREENSHOTS
+from tests.test_playground_e2e import DEMO_TODAY, SCREENSHOTS
 from tests.test_playground_e2e import demo_stack as demo_stack  # the fixture
 from tests.test_playground_meeting import run_script
 
@@ -106,7 +105,7 @@ def test_handlaggare_holds_the_meeting_in_the_playground_group_chat(
 ) -> None:
     url = request.getfixturevalue("demo_stack")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    today = local_today(SystemClock())
+    today = DEMO_TODAY
 
     replies = run_script(url, in_the_group(today + timedelta(days=3)), tmp_path)
 
@@ -125,7 +124,7 @@ def test_handlaggare_nurse_and_physiotherapist_lead_their_steps_on_one_card(
 ) -> None:
     url = request.getfixturevalue("demo_stack")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    today = local_today(SystemClock())
+    today = DEMO_TODAY
 
     replies = run_script(url, as_a_team(today + timedelta(days=3)), tmp_path)
 

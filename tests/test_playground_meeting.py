@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from storage.domain.clock import SystemClock, local_today
-from tests.test_playground_e2e import ROOT, SCREENSHOTS, _chromium
+from tests.test_playground_e2e import DEMO_TODAY, ROOT, SCREENSHOTS, _chromium
 from tests.test_playground_e2e import demo_stack as demo_stack  # the fixture
 
 pytestmark = pytest.mark.slow
@@ -108,7 +107,7 @@ def test_demo_handlaggare_holds_meetings_in_the_playground(
 ) -> None:
     url = request.getfixturevalue("demo_stack")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    today = local_today(SystemClock())  # the demo data is seeded relative to today
+    today = DEMO_TODAY  # the demo data is seeded relative to today
 
     replies = run_script(url, by_card(today + timedelta(days=3)), tmp_path)
     summary = replies[-1]

@@ -17,8 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from storage.domain.clock import SystemClock, local_today
-from tests.test_playground_e2e import PLAYGROUND, SCREENSHOTS, _free_port, _wait
+from tests.test_playground_e2e import (
+    DEMO_CLOCK,
+    DEMO_TODAY,
+    PLAYGROUND,
+    SCREENSHOTS,
+    _free_port,
+    _wait,
+)
 from tests.test_playground_meeting import by_card, run_script
 
 pytestmark = pytest.mark.slow
@@ -61,6 +67,7 @@ def demo_with_scheduler(tmp_path: Path) -> Iterator[tuple[dict[str, str], int]]:
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}",
         "KORTTID_SCHEDULER": "true",
         "KORTTID_TICK_SECONDS": "5",
+        **DEMO_CLOCK,
     }
     subprocess.run([*KORTTID, "demo", "seed"], env=env, check=True, capture_output=True)
     port = _free_port()
@@ -83,7 +90,7 @@ def test_the_coordinator_sees_the_notice_of_a_meeting_held_before_she_opened_kor
 ) -> None:
     env, bot_port = demo_with_scheduler
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    today = local_today(SystemClock())
+    today = DEMO_TODAY
     handlaggare_dir, koordinator_dir = tmp_path / "handlaggare", tmp_path / "koordinator"
     handlaggare_dir.mkdir()
     koordinator_dir.mkdir()

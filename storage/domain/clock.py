@@ -20,6 +20,18 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+class StartedClock:
+    """Real time, begun at another instant: a local demo or an end-to-end test at 10:00 on a
+    working day whatever the hour it runs (Korttid speaks 07-18 on working days only)."""
+
+    def __init__(self, start: datetime, real: Clock | None = None) -> None:
+        self.real = real or SystemClock()
+        self.offset = start.astimezone(UTC) - self.real.now()
+
+    def now(self) -> datetime:
+        return self.real.now() + self.offset
+
+
 class FixedClock:
     """A clock tests and the CLI set by hand."""
 

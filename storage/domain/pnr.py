@@ -9,6 +9,9 @@ import re
 
 # 10 digits (YYMMDD-NNNC, separator - or + or none) or 12 digits (YYYYMMDD-NNNC).
 _CANDIDATE = re.compile(r"(?<!\d)(\d{2})?(\d{2})(\d{2})(\d{2})\s?([-+]?)\s?(\d{3})(\d)(?!\d)")
+# Every candidate starts with six digits in a row (its date): text without them (most cards and
+# messages) is passed over by this simpler search, several times faster than the full pattern.
+_SIX_DIGITS = re.compile(r"\d{6}")
 
 
 def _luhn_ok(digits: str) -> bool:
@@ -33,11 +36,15 @@ def _is_personal_number(match: re.Match[str]) -> bool:
 
 def contains_personal_number(text: str) -> bool:
     """True if the text holds something that checks out as a personnummer or samordningsnummer."""
+    if not _SIX_DIGITS.search(text):
+        return False
     return any(_is_personal_number(match) for match in _CANDIDATE.finditer(text))
 
 
 def redact_personal_numbers(text: str) -> str:
     """Replace every plausible identity number with a marker, for log lines."""
+    if not _SIX_DIGITS.search(text):
+        return text
     return _CANDIDATE.sub(
         lambda match: "[personnummer]" if _is_personal_number(match) else match.group(0), text
     )
