@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     playground.add_argument("--out", type=Path, required=True)
     playground.set_defaults(run=cmd_demo_playground_config)
+    demo.add_parser(
+        "clock-start",
+        help="print when the demo's clock should start (KORTTID_CLOCK_START): nothing during "
+        "Korttid's sending hours, else 10:00 on the next working day",
+    ).set_defaults(run=cmd_demo_clock_start)
 
     manifest = sub.add_parser("manifest", help="the Teams app package").add_subparsers(
         dest="manifest", required=True
@@ -273,6 +278,14 @@ def cmd_demo_playground_config(args: argparse.Namespace, _settings: Settings) ->
         return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(config, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
+def cmd_demo_clock_start(_args: argparse.Namespace, _settings: Settings) -> int:
+    from bot.demo import demo_clock_start
+
+    start = demo_clock_start(SystemClock().now())
+    print(start.isoformat() if start is not None else "")
     return 0
 
 

@@ -30,6 +30,15 @@ for port in "$bot_port" "$playground_port"; do
   fi
 done
 
+# Korttid speaks 07-18 on working days: in the evening or at a weekend the demo's clock starts
+# at 10:00 on the next working day, so its messages arrive while you watch.
+if [ -z "${KORTTID_CLOCK_START:-}" ]; then
+  clock_start=$(.venv/bin/korttid demo clock-start)
+  if [ -n "$clock_start" ]; then
+    export KORTTID_CLOCK_START=$clock_start
+    echo "  Outside Korttid's sending hours: the demo's clock starts at $clock_start."
+  fi
+fi
 .venv/bin/korttid demo seed
 .venv/bin/korttid demo playground-config --as "$as_role" --out "$demo_dir/.m365agentsplayground.yml"
 

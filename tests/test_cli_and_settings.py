@@ -14,7 +14,7 @@ import pytest
 
 from bot.cli import main
 from bot.settings import Settings, StartupRefused, check_startup
-from storage.domain.clock import SystemClock
+from storage.domain.clock import FixedClock, SystemClock
 
 
 @pytest.fixture(autouse=True)
@@ -181,3 +181,21 @@ def test_db_upgrade_and_status(db_env: Path, capsys: pytest.CaptureFixture[str])
     assert "korttid db upgrade" in capsys.readouterr().out
     assert main(["db", "upgrade"]) == 0
     assert main(["db", "status"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("now", "start"),
+    [
+        ("2026-12-03T14:00:00+01:00", ""),  # a Thursday afternoon: the real clock
+        ("2026-12-03T19:30:00+01:00", "2026-12-04T09:00:00+00:00"),  # evening: Friday 10:00
+        ("2026-12-04T18:00:00+01:00", "2026-12-07T09:00:00+00:00"),  # Friday 18:00: Monday
+        ("2026-12-07T06:15:00+01:00", "2026-12-07T09:00:00+00:00"),  # early: that morning
+        ("2026-12-24T12:00:00+01:00", "2026-12-28T09:00:00+00:00"),  # julafton to after Christmas
+    ],
+)
+def test_make_demo_starts_its_clock_in_sending_hours(
+    now: str, start: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.cli.SystemClock", lambda: FixedClock(datetime.fromisoformat(now)))
+    assert main(["demo", "clock-start"]) == 0
+    assert capsys.readouterr().out.strip() == start
