@@ -599,9 +599,10 @@ def shared_section(results: dict[str, Any]) -> str:
         str(_get(results, "shared", b, "open_loop", "load_after")) for b in results["backends"]
     ]
     return (
-        f"{SHARED_TITLE}\n\n`python -m bench --only shared` (`bench/shared_meeting.py`): one "
-        "Korttid instance in the benchmark's process, with a local connector (member lists, "
-        "posts and message updates) and the driver in the same process. Twenty group chats of "
+        f"{SHARED_TITLE}\n\n`python -m bench --only shared` (`bench/shared_meeting.py`): "
+        "`korttid serve` in a process of its own, as in production, beside a local connector "
+        "process (member lists, posts and message updates); the benchmark's process only "
+        "drives. Twenty group chats of "
         'eight staff each hold a meeting at the nurse\'s step; their members press "Spara" '
         "(Action.Execute, a tick changed). The figure is the time from a press's POST to its "
         "invoke answer. The shared card's update (PUT) is saved with the turn and sent after "
@@ -620,45 +621,38 @@ def shared_section(results: dict[str, Any]) -> str:
 
 SHARED_NOTES = """What a press costs, and what was done about it (issue 16):
 
-- **The answer no longer waits for the chat.** A press used to be answered only after the shared
-  card's message update (PUT through the connector: 14 ms of a press's 75 ms in
-  `bench.phase_timer` on the loaded machine) and any history line had been sent, inside the
-  request. Now the turn writes them as `chat_post` rows in its own transaction (with its dialog
-  state: a turn that has answered is saved), commits, answers, and `bot/chat_posts.py` sends them
-  right after, one chat at a time in row order; the rows that went are deleted in groups. A send
-  that fails, or a process that stops after answering, leaves its rows; every tick sends the due
-  ones through the conversation's stored reference (backoff from 30 s; 403/404 or 12 attempts
-  drop them, logged as an error). Only the newest card of a chat is sent: an older update is
-  moot. Tested in `tests/test_meeting_shared_after_answer.py`.
-- **Saving them is cheap**: plain values (no model serialization), written with the turn's
-  commit flush, no round trip of their own.
-- **Not re-read per press:** the member list is read when the meeting is opened in the chat (and
-  when members join), never per press; the member ids for the card's refresh are kept in
-  `meeting_card`.
-- **What it does not do: make a press use less CPU.** The PUT still runs in the same process,
-  just after the answer, and the row costs an insert and (grouped) a delete. When the process has
-  idle time between presses the answer no longer includes the PUT; when it is saturated (as on
-  this shared machine) presses queue behind the sends as they queued behind them before.
-  Comparing the same open loop with `python -m bench.shared_meeting --open-loop 400 [--inline]`
-  (`--inline`: the old order) on this machine gave results within its noise: p50 27.8 vs 32.7 ms
-  and p99 99.8 vs 188.0 ms in one pair of runs (load ~2.5), 46.9 vs 32.4 ms and 337 vs 169 ms in
-  the next (load ~2).
-- **Why it stays, although it buys nothing measurable here:** the benchmark's connector is a
-  local process that answers a PUT at once. Teams' connector is across the internet, where a
-  message update is a TLS round trip to Microsoft (tens to hundreds of milliseconds; not
-  measurable on this machine, which has no internet). Inside the request, that time was added to
-  every press's answer; after the answer it is not.
-- **What is left is the turn itself**: about 23 SQL statements (identity, the inbound-activity
-  claim, the conversation reference, dialog state, meeting, stay, card, audit) and one card
-  render. In a pyinstrument profile of the open loop the meeting dialog is about half of a
-  press (its card render 6%), and identity, state read and write, the inbound claim, the saved
-  chat rows and the request's parse 5-8% each. Presses, their sends after the answer, and this
-  benchmark's driver and connector share one event loop and one core; presses that arrive close
-  together queue behind each other there (and, on SQLite, behind one writer), which is what the
-  p95/p99 show.
-- **Next levers, not taken**: fewer statements per press (the inbound-activity claim and the
-  dialog state in one write; the staff profile cached for a turn's few seconds), and a second
-  worker process per instance (the figures are per process, and an instance has two cores)."""
+- **The answer does not wait for the chat.** The shared card's message update and any history
+  line are written as `chat_post` rows in the turn's own transaction, and sent right after the
+  answer, one chat at a time in row order (`bot/chat_posts.py`). A send that fails, or a process
+  that stops after answering, leaves its rows; every tick (and `korttid tick`) sends the due ones
+  (backoff from 30 s; 403/404 or 12 attempts drop them, logged as an error). Only the newest card
+  of a chat is sent. Teams' connector is across the internet: a message update there is a TLS
+  round trip that a press no longer waits for. Tested in
+  `tests/test_meeting_shared_after_answer.py`.
+- **Measured as it runs (2026-12-03):** until then this benchmark ran Korttid, the connector and
+  the driver on one event loop, so the driver's card parsing and the connector's work were
+  counted in every press. Korttid now runs as `korttid serve` on its own, as the turn benchmark
+  runs it.
+- **Fewer round trips per press (2026-12-03):** 13 statements, each about a millisecond on
+  aiosqlite (a thread hop for the cursor, the execute, the fetch and the close). The rows that
+  went are deleted by the next turn's own transaction, one statement in a write it makes anyway
+  (or after 1 s when no turn comes), instead of a transaction of their own that also queued
+  behind SQLite's one writer: 2.6 ms of a press. The chat's card row is read once per turn, not
+  twice. The conversation reference is serialized only when it changes. On PostgreSQL a pooled
+  connection is no longer pinged before every use (three round trips on asyncpg per
+  transaction); a turn whose connection the server had dropped is run again on a fresh one
+  (tested by terminating the backends in `tests/test_db_unavailable.py`). The personal-number
+  scan of every rendered card first looks for six digits in a row (0.45 -> 0.07 ms).
+- **Tried, not kept:** a second `korttid serve` process on the same PostgreSQL database, with the
+  chats split between the two: p99 59.0 vs 58.5 ms with one, on this two-core machine where the
+  driver, the connector and PostgreSQL need the same cores. Freezing the startup heap for the
+  garbage collector: its full passes happened during startup only, none while pressing.
+- **What is left is spread thin.** A press is 18-20 ms of server CPU (sequential presses, this
+  machine), and no step of it is more than a few percent: in a cProfile of the server, SQLAlchemy
+  (statement building, the unit of work, results) is 31%, the event loop 9%, msrest 6%, aiohttp
+  5%, botbuilder 4%, the card render and its JSON about 7%. Presses that arrive within a few
+  milliseconds of each other queue behind each other on the one event loop (and, on SQLite,
+  behind one writer): that is what the p95/p99 show."""
 
 
 def write_shared_section(results: dict[str, Any], path: Path) -> None:
