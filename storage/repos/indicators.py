@@ -298,12 +298,18 @@ class IndicatorRepository:
         # SQLite, which has no statistics on ranges, then sees that the departure index
         # narrows most; with an open one it reads all history through the arrival index.
         departed_later = and_(col(Stay.departure_date).between(as_of + DAY, date.max), arrived)
-        # The active stays' lowest and highest id are the two ends of ix_stay_active_id: they
-        # bound the care-home wait decisions read for them. The stays that departed later have
-        # no index in id order (their lowest id would be sought through all history's), so
-        # theirs are not bounded.
+        # On PostgreSQL the active stays' lowest and highest id are the two ends of
+        # ix_stay_active_id: they bound the care-home wait decisions read for them (SQLite reads
+        # the bounded set more slowly than the whole one: measured at 600 000 stays, 435 ->
+        # 960 ms). The stays that departed later have no index in id order (their lowest id
+        # would be sought through all history's), so theirs are not bounded.
+        bind = self.session.bind
+        bounded = bind is not None and bind.dialect.name == "postgresql"
         counts: dict[int, OngoingStays] = {}
-        for condition, ids_of in ((still_there, still_there), (departed_later, None)):
+        for condition, ids_of in (
+            (still_there, still_there if bounded else None),
+            (departed_later, None),
+        ):
             found = await self._in_a_bed(condition, ids_of, as_of, long_stay_days, unit_ids)
             for unit, stays in found.items():
                 counts[unit] = counts.get(unit, OngoingStays()) + stays
