@@ -30,7 +30,12 @@ from notifications.indicator_text import (
     undelivered_note,
     unit_cells,
 )
-from notifications.indicators import IndicatorReport, compute_indicators, compute_trend
+from notifications.indicators import (
+    IndicatorReport,
+    compute_indicators,
+    compute_trend,
+    counts_now,
+)
 from notifications.outbox import enqueue, outbox_key
 from notifications.render import Renderer
 from storage.domain.clock import STOCKHOLM
@@ -105,11 +110,12 @@ async def digest_payload(
         labels = renderer.catalogue["digest"]["chart"]
         drawing = asyncio.create_task(asyncio.to_thread(render_trend_png, trend, labels))
     try:
+        now = await counts_now(session, today, unit_ids=unit_ids)
         report = await compute_indicators(
-            session, period, today, unit_ids=unit_ids, payment=payment
+            session, period, today, unit_ids=unit_ids, payment=payment, now=now
         )
         previous = await compute_indicators(
-            session, period.previous(), today, unit_ids=unit_ids, payment=payment
+            session, period.previous(), today, unit_ids=unit_ids, payment=payment, now=now
         )
     except BaseException:
         if drawing is not None:

@@ -43,7 +43,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.domain.payment import PaymentPolicy, year_ranges
 from storage.domain.periods import Period, local_midnight_utc
 from storage.models import Unit
-from storage.repos.indicators import IndicatorRepository
+from storage.repos.indicators import IndicatorRepository, PlannedHomeGoings
 from storage.repos.units import UnitRepository
 
 LONG_STAY_DAYS = 14
@@ -213,6 +213,26 @@ def snapshot_day(period: Period, today: date) -> date:
     return min(period.end, today)
 
 
+@dataclass(frozen=True, slots=True)
+class NowCounts:
+    """What every period's report counts as of today, whatever the period: follow-ups overdue
+    now, and the home-goings of the coming days with their readiness gaps. Read once when one
+    day's figures are computed for several periods (a digest's week and the one before it)."""
+
+    overdue: dict[int, int]
+    planned: dict[int, PlannedHomeGoings]
+
+
+async def counts_now(
+    session: AsyncSession, today: date, *, unit_ids: Collection[int] | None = None
+) -> NowCounts:
+    repo = IndicatorRepository(session)
+    horizon_end = today + timedelta(days=PLANNING_HORIZON_DAYS - 1)
+    overdue = await repo.overdue(today, unit_ids)
+    planned = await repo.planned_home_goings(today, horizon_end, unit_ids)
+    return NowCounts(overdue, planned)
+
+
 async def compute_indicators(
     session: AsyncSession,
     period: Period,
@@ -220,21 +240,23 @@ async def compute_indicators(
     *,
     unit_ids: Collection[int] | None = None,
     payment: PaymentPolicy | None = None,
+    now: NowCounts | None = None,
 ) -> IndicatorReport:
-    """Every indicator for the period, per unit; ``unit_ids=None``: every unit."""
+    """Every indicator for the period, per unit; ``unit_ids=None``: every unit. ``now``: the
+    same day's ``counts_now`` for these units, when already read."""
     units = await _units(session, unit_ids)
     ids = None if unit_ids is None else [u.id for u in units if u.id is not None]
     repo = IndicatorRepository(session)
     start_utc, end_utc = period.utc_bounds()
     as_of = snapshot_day(period, today)
-    horizon_end = today + timedelta(days=PLANNING_HORIZON_DAYS - 1)
+    if now is None:
+        now = await counts_now(session, today, unit_ids=ids)
+    overdue, planned = now.overdue, now.planned
 
     followups = await repo.followups(period.start, period.end, today, ids)
-    overdue = await repo.overdue(today, ids)
     arrivals = await repo.arrivals(period.start, period.end, ids)
     ended = await repo.ended(period.start, period.end, ids)
     ongoing = await repo.ongoing(as_of, LONG_STAY_DAYS, ids)
-    planned = await repo.planned_home_goings(today, horizon_end, ids)
     decisions = await repo.decisions(start_utc, end_utc, ids)
     sip = await repo.sip_called(start_utc, end_utc, ids)
     undeliverable = await repo.undeliverable(start_utc, end_utc, ids)

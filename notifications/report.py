@@ -40,6 +40,7 @@ from notifications.indicators import (
     TrendPoint,
     compute_indicators,
     compute_trend,
+    counts_now,
 )
 from notifications.render import TEMPLATES, Renderer
 from storage.domain.clock import STOCKHOLM
@@ -142,9 +143,10 @@ async def build_report(
 ) -> ReportData:
     """The period, the one before it, each week of it that has begun, and the 12-week trend."""
     ids: Collection[int] | None = None if unit is None or unit.id is None else [unit.id]
+    now = await counts_now(session, today, unit_ids=ids)
 
     async def figures(of: Period) -> IndicatorReport:
-        return await compute_indicators(session, of, today, unit_ids=ids, payment=payment)
+        return await compute_indicators(session, of, today, unit_ids=ids, payment=payment, now=now)
 
     report = await figures(period)
     previous = await figures(period.previous())

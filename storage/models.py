@@ -183,6 +183,8 @@ class Stay(SQLModel, table=True):
         Index("ix_stay_unit_deadline", "unit_id", "followup_deadline"),
         # indicators (migration 0006); status (0018): planned stays left out from the index
         Index("ix_stay_unit_arrival", "unit_id", "arrival_date", "status"),
+        # a period's arrivals over all the units (migration 0020): a date range, index-only
+        Index("ix_stay_arrival_unit", "arrival_date", "unit_id", "status"),
         Index("ix_stay_unit_decided", "unit_id", "decided_at"),
         # a region's scale (migration 0007): date-led ranges, and the active stays alone
         # covering the indicators' columns (migration 0008): index-only scans on PostgreSQL
@@ -194,8 +196,13 @@ class Stay(SQLModel, table=True):
             "departure_date",
             "status",
         ),
-        Index(
-            "ix_stay_departure_unit", "departure_date", "unit_id", "arrival_date", "close_reason"
+        Index(  # id (migration 0020): stays in a bed after a period, read from the index alone
+            "ix_stay_departure_unit",
+            "departure_date",
+            "unit_id",
+            "arrival_date",
+            "close_reason",
+            "id",
         ),
         Index("ix_stay_decided_at", "decided_at", "unit_id", "decision_kind"),
         Index(
@@ -282,8 +289,9 @@ class DecisionEvent(SQLModel, table=True):
         Index("ix_decision_event_at_unit_kind", "decided_at", "unit_id", "kind"),
         # a stay's latest wait decision at a period's end (migration 0018): index-only
         Index("ix_decision_event_stay_at", "stay_id", "decided_at", "kind"),
-        # ... looked up only for the stays that ever had a care-home wait decision by then (0018)
-        Index("ix_decision_event_kind_at", "kind", "decided_at", "stay_id"),
+        # ... looked up only for the stays that ever had a care-home wait decision by then,
+        # among the ids of the stays in a bed (migration 0020)
+        Index("ix_decision_event_kind_stay", "kind", "stay_id", "decided_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)
@@ -430,7 +438,11 @@ class ReadinessEvent(SQLModel, table=True):
     period's figure (issue 17, migration 0017)."""
 
     __tablename__ = "readiness_event"
-    __table_args__ = (Index("ix_readiness_event_kind_status_at", "kind", "status", "at"),)
+    __table_args__ = (
+        Index("ix_readiness_event_kind_status_at", "kind", "status", "at"),
+        # "SIP called" before the period, per stay (migration 0020): index-only
+        Index("ix_readiness_event_stay_kind", "stay_id", "kind", "status", "at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     stay_id: int = Field(foreign_key="stay.id", index=True)
     kind: str = Field(max_length=32)

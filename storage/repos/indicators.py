@@ -298,9 +298,19 @@ class IndicatorRepository:
         # SQLite, which has no statistics on ranges, then sees that the departure index
         # narrows most; with an open one it reads all history through the arrival index.
         departed_later = and_(col(Stay.departure_date).between(as_of + DAY, date.max), arrived)
+        # On PostgreSQL the active stays' lowest and highest id are the two ends of
+        # ix_stay_active_id: they bound the care-home wait decisions read for them (SQLite reads
+        # the bounded set more slowly than the whole one: measured at 600 000 stays, 435 ->
+        # 960 ms). The stays that departed later have no index in id order (their lowest id
+        # would be sought through all history's), so theirs are not bounded.
+        bind = self.session.bind
+        bounded = bind is not None and bind.dialect.name == "postgresql"
         counts: dict[int, OngoingStays] = {}
-        for condition in (still_there, departed_later):
-            found = await self._in_a_bed(condition, as_of, long_stay_days, unit_ids)
+        for condition, ids_of in (
+            (still_there, still_there if bounded else None),
+            (departed_later, None),
+        ):
+            found = await self._in_a_bed(condition, ids_of, as_of, long_stay_days, unit_ids)
             for unit, stays in found.items():
                 counts[unit] = counts.get(unit, OngoingStays()) + stays
         return counts
@@ -308,12 +318,13 @@ class IndicatorRepository:
     async def _in_a_bed(
         self,
         condition: ColumnElement[bool],
+        ids_of: ColumnElement[bool] | None,
         as_of: date,
         long_stay_days: int,
         unit_ids: Collection[int] | None,
     ) -> dict[int, OngoingStays]:
         cutoff = date.fromordinal(as_of.toordinal() - long_stay_days)
-        waiting = _waiting_care_home_at(local_midnight_utc(as_of + DAY))
+        waiting = _waiting_care_home_at(local_midnight_utc(as_of + DAY), ids_of)
         query = (
             select(
                 Stay.unit_id,
@@ -533,9 +544,14 @@ WAIT_DECISIONS = (
 )
 
 
-def _waiting_care_home_at(instant: datetime) -> ColumnElement[bool]:
+def _waiting_care_home_at(
+    instant: datetime, ids_of: ColumnElement[bool] | None
+) -> ColumnElement[bool]:
     """The stay's latest decision before ``instant`` that starts or ends a wait is a care-home
-    wait: read from the decision events, so a later decision never changes an earlier period."""
+    wait: read from the decision events, so a later decision never changes an earlier period.
+
+    ``ids_of``: the query's own condition on the stays, when their lowest and highest id are
+    cheap to find; only the events of stays in that id range are then read."""
     latest = (
         select(DecisionEvent.kind)
         .where(
@@ -550,12 +566,20 @@ def _waiting_care_home_at(instant: datetime) -> ColumnElement[bool]:
     )
     # Only stays that ever had a care-home wait decision by then need the latest one looked up:
     # a set built once, so the look-up runs for a few stays instead of every stay in a bed.
-    ever_waited = col(Stay.id).in_(
-        select(DecisionEvent.stay_id).where(
-            DecisionEvent.kind == DecisionEventKind.CARE_HOME_WAIT,
-            col(DecisionEvent.decided_at) < instant,
-        )
+    ever = select(DecisionEvent.stay_id).where(
+        DecisionEvent.kind == DecisionEventKind.CARE_HOME_WAIT,
+        col(DecisionEvent.decided_at) < instant,
     )
+    if ids_of is not None:
+        # Whatever their history, the events of the stays asked for are those of stays between
+        # their lowest and highest id; ids are given as stays are registered, so that is recent
+        # stays' events instead of all history's (ix_decision_event_kind_stay, migration 0020).
+        lowest, highest = (
+            select(bound(col(Stay.id))).where(ids_of).correlate(None).scalar_subquery()
+            for bound in (func.min, func.max)
+        )
+        ever = ever.where(col(DecisionEvent.stay_id).between(lowest, highest))
+    ever_waited = col(Stay.id).in_(ever)
     return and_(ever_waited, latest == DecisionEventKind.CARE_HOME_WAIT.value)
 
 
