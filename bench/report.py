@@ -647,10 +647,14 @@ SHARED_NOTES = """What a press costs, and what was done about it (issue 16):
   chats split between the two: p99 59.0 vs 58.5 ms with one, on this two-core machine where the
   driver, the connector and PostgreSQL need the same cores. Freezing the startup heap for the
   garbage collector: its full passes happened during startup only, none while pressing.
-- **What is left is spread thin.** A press is 18-20 ms of server CPU (sequential presses, this
-  machine), and no step of it is more than a few percent: in a cProfile of the server, SQLAlchemy
-  (statement building, the unit of work, results) is 31%, the event loop 9%, msrest 6%, aiohttp
-  5%, botbuilder 4%, the card render and its JSON about 7%. Presses that arrive within a few
+- **This machine's speed moves under the figures.** The same code (commit c8f2ddc) pressed
+  sequentially cost 18.3 ms of server CPU per press at 16:44 UTC and 33.4 ms at 17:53 (load below
+  1 both times; a pure-Python loop of 10^7 additions took 1.0-1.7 s in the evening, run to run).
+  In the afternoon, open loops of 400-600 presses gave p99 53-71 ms; this section's run in the
+  evening gave the table above. The target is missed either way.
+- **What is left is spread thin.** No step of a press is more than a few percent: in a cProfile
+  of the server, SQLAlchemy (statement building, the unit of work, results) is 31%, the event
+  loop 9%, msrest 6%, aiohttp 5%, botbuilder 4%, the card render and its JSON about 7%. Presses that arrive within a few
   milliseconds of each other queue behind each other on the one event loop (and, on SQLite,
   behind one writer): that is what the p95/p99 show."""
 
