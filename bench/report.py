@@ -654,9 +654,9 @@ SHARED_NOTES = """What a press costs, and what was done about it (issue 16):
   evening gave the table above. The target is missed either way.
 - **What is left is spread thin.** No step of a press is more than a few percent: in a cProfile
   of the server, SQLAlchemy (statement building, the unit of work, results) is 31%, the event
-  loop 9%, msrest 6%, aiohttp 5%, botbuilder 4%, the card render and its JSON about 7%. Presses that arrive within a few
-  milliseconds of each other queue behind each other on the one event loop (and, on SQLite,
-  behind one writer): that is what the p95/p99 show."""
+  loop 9%, msrest 6%, aiohttp 5%, botbuilder 4%, the card render and its JSON about 7%.
+  Presses that arrive within a few milliseconds of each other queue behind each other on the one
+  event loop (and, on SQLite, behind one writer): that is what the p95/p99 show."""
 
 
 def write_shared_section(results: dict[str, Any], path: Path) -> None:
