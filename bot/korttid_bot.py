@@ -375,7 +375,8 @@ def _replies_held(context: TurnContext) -> Iterator[list[Activity]]:
 
 def _worth_another_attempt(error: Exception) -> bool:
     """What a fresh attempt resolves: the eTag check, SQLite's writer lock, or a database
-    connection the server had dropped (the pool has let it go; nothing was committed on it)."""
+    connection the server had dropped (the pool has let it go). A turn whose commit went through
+    before the connection was lost is not done twice: its activity id is claimed already."""
     if isinstance(error, ETagConflict):
         return True
     if isinstance(error, DBAPIError) and error.connection_invalidated:
