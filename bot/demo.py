@@ -14,9 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.demo_history import seed_history
 from dialogs.staff_import import StaffRow, import_staff
-from notifications.timing import at_local, is_sending_time, local_date
-from storage.domain.calendar import is_working_day, next_working_day_on_or_after
-from storage.domain.clock import STOCKHOLM, SystemClock, local_today
+from notifications.timing import at_local, is_sending_time, local_date, next_sending_start
+from storage.domain.clock import SystemClock, local_today
 from storage.domain.readiness import checklist_for
 from storage.models import DecisionKind, ReadinessStatus, Stay, StayStatus
 from storage.repos.staff import StaffRepository
@@ -86,13 +85,10 @@ DEMO_MORNING = time(10, 0)
 
 def demo_clock_start(now: datetime) -> datetime | None:
     """None during Korttid's sending hours (07-18 on working days); else 10:00 in Stockholm on
-    the next working day, so that a demo in the evening or at a weekend shows every message."""
+    the day it may speak next, so that a demo in the evening or at a weekend shows every message."""
     if is_sending_time(now):
         return None
-    day = local_date(now)
-    if is_working_day(day) and now.astimezone(STOCKHOLM).time() < DEMO_MORNING:
-        return at_local(day, DEMO_MORNING)
-    return at_local(next_working_day_on_or_after(day + timedelta(days=1)), DEMO_MORNING)
+    return at_local(local_date(next_sending_start(now)), DEMO_MORNING)
 
 
 async def seed_demo(session: AsyncSession, today: date | None = None) -> str:
