@@ -8,6 +8,7 @@ and a later tick sends it, newest card only; nothing is lost.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +37,21 @@ from tests.test_meeting_shared import (
 async def saved_posts(sessions: Any) -> list[ChatPost]:
     async with transaction(sessions) as session:
         return list((await session.exec(select(ChatPost))).all())
+
+
+def puts_refused(
+    refused: list[str] | None = None,
+) -> Callable[[web.Request], web.Response | None]:
+    """A connector failure: message updates (PUT) answered 503, their paths noted in ``refused``."""
+
+    def unavailable(request: web.Request) -> web.Response | None:
+        if request.method != "PUT":
+            return None
+        if refused is not None:
+            refused.append(request.path)
+        return web.json_response({"error": {"code": "ServiceUnavailable"}}, status=503)
+
+    return unavailable
 
 
 async def at_step_three(channel: TeamsChannel, sessions: Any) -> tuple[Any, Any, dict[str, Any]]:
@@ -80,13 +96,7 @@ async def test_a_card_update_the_connector_refused_is_sent_by_a_later_tick(
     connector = channel.connector
     [posted] = [s for s in connector.posts(GROUP) if cards([s])]
     refused: list[str] = []
-
-    def unavailable(request: web.Request) -> web.Response | None:
-        if request.method != "PUT":
-            return None
-        refused.append(request.path)
-        return web.json_response({"error": {"code": "ServiceUnavailable"}}, status=503)
-
+    unavailable = puts_refused(refused)
     connector.failures.append(unavailable)
     before = len(connector.updates(GROUP))
     first = topic_ids(card)[0]

@@ -10,13 +10,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from aiohttp import web
-
 from bot.notify_commands import cmd_tick
 from bot.settings import Settings
 from tests.channel import TeamsChannel
 from tests.test_meeting_shared import GROUP, answered_card, cards, press, topic_ids
-from tests.test_meeting_shared_after_answer import at_step_three, saved_posts
+from tests.test_meeting_shared_after_answer import at_step_three, puts_refused, saved_posts
 
 
 async def test_korttid_tick_sends_a_card_update_left_due(
@@ -26,11 +24,7 @@ async def test_korttid_tick_sends_a_card_update_left_due(
     connector = channel.connector
     [posted] = [s for s in connector.posts(GROUP) if cards([s])]
 
-    def unavailable(request: web.Request) -> web.Response | None:
-        if request.method != "PUT":
-            return None
-        return web.json_response({"error": {"code": "ServiceUnavailable"}}, status=503)
-
+    unavailable = puts_refused()
     connector.failures.append(unavailable)
     before = len(connector.updates(GROUP))
     first = topic_ids(card)[0]
