@@ -29,6 +29,13 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
 
 
+def on_postgres(session: AsyncSession) -> bool:
+    """Whether the session's database is PostgreSQL (else SQLite), for the few statements that
+    are written for each."""
+    bind = session.bind
+    return bind is not None and bind.dialect.name == "postgresql"
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets WAL, foreign keys and a busy timeout for concurrent writers."""
     if is_sqlite(url):

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import on_postgres
 from storage.models import InboundActivity, utcnow
 
 # A channel re-sends an activity within seconds or minutes; a day covers every retry. Claims under
@@ -29,9 +30,7 @@ class InboundActivityRepository:
         databases have it) rather than an ORM insert in a savepoint: three statements and a
         flush fewer per turn. A concurrent duplicate waits for the first one's commit, as before.
         """
-        bind = self.session.bind
-        dialect = bind.dialect.name if bind is not None else "sqlite"
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        insert = postgresql_insert if on_postgres(self.session) else sqlite_insert
         result = await self.session.exec(
             insert(InboundActivity)
             .values(activity_id=activity_id, received_at=utcnow())

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import on_postgres
 from storage.models import (
     ConversationRef,
     OutboxMessage,
@@ -104,8 +105,7 @@ class DeliveryRepository:
         (a write matching no row), so it waits its turn instead of failing when a turn
         commits between its reads and its writes.
         """
-        bind = self.session.bind
-        if bind is None or bind.dialect.name != "postgresql":
+        if not on_postgres(self.session):
             await self.session.exec(
                 update(OutboxMessage).where(col(OutboxMessage.id) < 0).values(attempts=0)
             )

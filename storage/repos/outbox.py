@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import on_postgres
 from storage.models import OutboxMessage, OutboxStatus
 
 # Rows per INSERT statement: a few hundred keep each statement's parameters well within
@@ -56,8 +57,7 @@ class OutboxRepository:
         return inserted
 
     def _insert_ignoring_taken_keys(self) -> Insert:
-        bind = self.session.bind
-        if bind is not None and bind.dialect.name == "postgresql":
+        if on_postgres(self.session):
             return postgresql.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"])
         return sqlite.insert(OutboxMessage).on_conflict_do_nothing(index_elements=["key"])
 
