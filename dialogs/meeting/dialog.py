@@ -433,7 +433,7 @@ class MeetingTurn:
     meeting: FollowUpMeeting
     stay: Stay
     prepared: calls.Prepared = field(default_factory=calls.Prepared)
-    card: MeetingCard | None = None  # a shared chat's card row, read once per turn
+    card: MeetingCard | None = None  # the conversation's card row, read once per turn
 
     @property
     def step(self) -> AgendaStep:
@@ -520,27 +520,26 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         """The meeting this dialog runs, if it is still open and still ours; else say why not."""
         turn = Turn.of(dialog_context.context)
         meeting_id = dialog_context.active_dialog.state.get("meeting_id")
-        meeting = await service.meeting_by_id(turn.session, int(meeting_id or 0))
-        stay = await service.stay_by_id(turn.session, meeting.stay_id) if meeting else None
-        if meeting is None or stay is None:
+        found = await service.meeting_here(turn.session, int(meeting_id or 0), turn.conversation_id)
+        if found is None:
             return None
+        meeting, stay, card = found
         if meeting.status != MeetingStatus.IN_PROGRESS:
             await turn.say_private("meeting_not_open", code=stay.case_code)
             return None
         if turn.scope == GROUP:
-            return await self._load_shared(turn, meeting, stay)
+            return await self._load_shared(turn, meeting, stay, card)
         if meeting.owner_id != turn.profile.id:
             name = await _staff_name(turn, meeting.owner_id)
             await turn.say("meeting_lost_to_other", name=name, code=stay.case_code)
             return None
         prepared = await calls.prepared_for(turn.session, turn.renderer, stay)
-        return MeetingTurn(turn, self.agenda, meeting, stay, prepared)
+        return MeetingTurn(turn, self.agenda, meeting, stay, prepared, card)
 
     async def _load_shared(
-        self, turn: Turn, meeting: FollowUpMeeting, stay: Stay
+        self, turn: Turn, meeting: FollowUpMeeting, stay: Stay, card: MeetingCard | None
     ) -> MeetingTurn | None:
         """A shared chat: staff of the unit act on the meeting, while no outsider has joined."""
-        card = await service.card_in(turn.session, turn.conversation_id)
         if card is None or card.meeting_id != meeting.id or card.blocked:
             await turn.say_private("meeting_shared_blocked")
             return None

@@ -73,6 +73,13 @@ async def meeting_by_id(session: AsyncSession, meeting_id: int) -> FollowUpMeeti
     return await MeetingRepository(session).by_id(meeting_id)
 
 
+async def meeting_here(
+    session: AsyncSession, meeting_id: int, conversation_id: str
+) -> tuple[FollowUpMeeting, Stay, MeetingCard | None] | None:
+    """The meeting, its stay, and this conversation's meeting card row (None if it has none)."""
+    return await MeetingRepository(session).with_stay_and_card(meeting_id, conversation_id)
+
+
 async def open_meeting(session: AsyncSession, stay: Stay) -> FollowUpMeeting | None:
     assert stay.id is not None
     return await MeetingRepository(session).in_progress_for_stay(stay.id)

@@ -10,13 +10,22 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import on_postgres
+from storage.db import on_postgres, table_of
 from storage.models import InboundActivity, utcnow
 
 # A channel re-sends an activity within seconds or minutes; a day covers every retry. Claims under
 # GREETING_PREFIX are not activities but "this conversation was greeted", kept for good.
 DEDUP_WINDOW = timedelta(hours=24)
 GREETING_PREFIX = "greeting|"
+
+
+# Every turn's first write, built once for each database.
+_CLAIM_POSTGRESQL = postgresql_insert(table_of(InboundActivity)).on_conflict_do_nothing(
+    index_elements=["activity_id"]
+)
+_CLAIM_SQLITE = sqlite_insert(table_of(InboundActivity)).on_conflict_do_nothing(
+    index_elements=["activity_id"]
+)
 
 
 class InboundActivityRepository:
@@ -30,12 +39,9 @@ class InboundActivityRepository:
         databases have it) rather than an ORM insert in a savepoint: three statements and a
         flush fewer per turn. A concurrent duplicate waits for the first one's commit, as before.
         """
-        insert = postgresql_insert if on_postgres(self.session) else sqlite_insert
-        result = await self.session.exec(
-            insert(InboundActivity)
-            .values(activity_id=activity_id, received_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["activity_id"])
-        )
+        claim = _CLAIM_POSTGRESQL if on_postgres(self.session) else _CLAIM_SQLITE
+        params = {"activity_id": activity_id, "received_at": utcnow()}
+        result = await self.session.exec(claim, params=params)
         return result.rowcount == 1
 
     async def forget(self, key: str) -> None:

@@ -9,8 +9,11 @@ from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import table_of
 from storage.domain.pnr import redact_personal_numbers
 from storage.models import AuditEvent, utcnow
+
+_RECORD = insert(table_of(AuditEvent))  # built once: most turns write an event
 
 
 class AuditRepository:
@@ -28,16 +31,15 @@ class AuditRepository:
     ) -> None:
         # One INSERT, not an ORM object: nothing reads an event back in the turn that wrote it,
         # and the unit of work's bookkeeping cost more than the statement (issue 8).
-        await self.session.exec(
-            insert(AuditEvent).values(
-                at=utcnow(),
-                action=action,
-                actor_staff_id=actor_staff_id,
-                stay_id=stay_id,
-                unit_id=unit_id,
-                detail=_redacted(detail or {}),
-            )
-        )
+        params = {
+            "at": utcnow(),
+            "action": action,
+            "actor_staff_id": actor_staff_id,
+            "stay_id": stay_id,
+            "unit_id": unit_id,
+            "detail": _redacted(detail or {}),
+        }
+        await self.session.exec(_RECORD, params=params)
 
     async def for_stay(self, stay_id: int) -> Sequence[AuditEvent]:
         result = await self.session.exec(

@@ -6,14 +6,30 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, update
+from sqlalchemy import and_, bindparam, delete, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import table_of
 from storage.models import ChatPost
 
 POST = "post"
 UPDATE = "update"
+
+
+# A row that went, and with it every older card update of its conversation (a newer card won).
+# Built once, on the table so that a list of rows runs as one executemany.
+_TABLE = table_of(ChatPost)
+_DONE = delete(_TABLE).where(
+    or_(
+        _TABLE.c.id == bindparam("row_id"),
+        and_(
+            _TABLE.c.conversation_id == bindparam("conversation_id"),
+            _TABLE.c.kind == UPDATE,
+            _TABLE.c.id <= bindparam("update_id"),
+        ),
+    )
+)
 
 
 class ChatPostRepository:
@@ -56,18 +72,14 @@ class ChatPostRepository:
         await self.done_in_all([(conversation_id, ids, update_id)])
 
     async def done_in_all(self, sent: Sequence[tuple[str, Sequence[int], int | None]]) -> None:
-        """``done`` for several conversations at once, in one statement."""
-        ids = [row_id for _conversation, row_ids, _update in sent for row_id in row_ids]
-        condition: ColumnElement[bool] = col(ChatPost.id).in_(ids)
-        for conversation_id, _ids, update_id in sent:
-            if update_id is not None:
-                older = (
-                    (col(ChatPost.conversation_id) == conversation_id)
-                    & (col(ChatPost.kind) == UPDATE)
-                    & (col(ChatPost.id) <= update_id)
-                )
-                condition = condition | older
-        await self.session.exec(delete(ChatPost).where(condition))
+        """``done`` for several conversations at once: one statement, run for each row."""
+        params = [
+            {"row_id": row_id, "conversation_id": conversation_id, "update_id": update_id or 0}
+            for conversation_id, row_ids, update_id in sent
+            for row_id in row_ids or [0]
+        ]
+        if params:
+            await self.session.exec(_DONE, params=params)
 
     async def retry_later(
         self, ids: Sequence[int], *, attempts: int, next_attempt_at: datetime, error: str

@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.models import ConversationKind, ConversationRef, utcnow
+
+# Read on every turn: built once.
+_BY_CONVERSATION_ID = select(ConversationRef).where(
+    col(ConversationRef.conversation_id) == bindparam("conversation_id")
+)
 
 
 class ConversationRepository:
@@ -17,10 +22,8 @@ class ConversationRepository:
         self.session = session
 
     async def by_conversation_id(self, conversation_id: str) -> ConversationRef | None:
-        result = await self.session.exec(
-            select(ConversationRef).where(ConversationRef.conversation_id == conversation_id)
-        )
-        return result.first()
+        params = {"conversation_id": conversation_id}
+        return (await self.session.exec(_BY_CONVERSATION_ID, params=params)).first()
 
     async def save(
         self,

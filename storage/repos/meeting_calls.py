@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,6 +19,16 @@ from storage.models import (
 )
 from storage.repos.keys import is_possible_id
 
+# Read on every turn of a running meeting (its underlag): built once.
+_CALLED_FOR_STAY = (
+    select(MeetingCall)
+    .where(
+        col(MeetingCall.stay_id) == bindparam("stay_id"),
+        col(MeetingCall.status) == CallStatus.CALLED,
+    )
+    .order_by(col(MeetingCall.id).desc())
+)
+
 
 class MeetingCallRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -31,12 +41,7 @@ class MeetingCallRepository:
 
     async def called_for_stay(self, stay_id: int) -> MeetingCall | None:
         """The stay's standing call (at most one is kept called)."""
-        result = await self.session.exec(
-            select(MeetingCall)
-            .where(MeetingCall.stay_id == stay_id, MeetingCall.status == CallStatus.CALLED)
-            .order_by(col(MeetingCall.id).desc())
-        )
-        return result.first()
+        return (await self.session.exec(_CALLED_FOR_STAY, params={"stay_id": stay_id})).first()
 
     async def called_between(self, first: date, last: date) -> Sequence[MeetingCall]:
         """Standing calls for meetings on ``first`` .. ``last`` (the reminders' window)."""

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import bindparam
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import FollowUpMeeting, MeetingStatus, utcnow
+from storage.models import FollowUpMeeting, MeetingCard, MeetingStatus, Stay, utcnow
 from storage.repos.keys import is_possible_id
+
+# Every turn of a running meeting: built once.
+_WITH_STAY_AND_CARD = (
+    select(FollowUpMeeting, Stay, MeetingCard)
+    .join(Stay, col(Stay.id) == col(FollowUpMeeting.stay_id))
+    .outerjoin(MeetingCard, col(MeetingCard.conversation_id) == bindparam("conversation_id"))
+    .where(col(FollowUpMeeting.id) == bindparam("meeting_id"))
+)
 
 
 class MeetingRepository:
@@ -25,6 +34,17 @@ class MeetingRepository:
         if not is_possible_id(meeting_id):
             return None
         return await self.session.get(FollowUpMeeting, meeting_id)
+
+    async def with_stay_and_card(
+        self, meeting_id: int, conversation_id: str
+    ) -> tuple[FollowUpMeeting, Stay, MeetingCard | None] | None:
+        """A meeting, its stay and the conversation's meeting card (any meeting's), in one
+        statement: every turn of a running meeting reads the three (issue 16's press)."""
+        if not is_possible_id(meeting_id):
+            return None
+        params = {"meeting_id": meeting_id, "conversation_id": conversation_id}
+        row = (await self.session.exec(_WITH_STAY_AND_CARD, params=params)).first()
+        return None if row is None else (row[0], row[1], row[2])
 
     async def in_progress_for_stay(self, stay_id: int) -> FollowUpMeeting | None:
         """The open meeting of a stay (at most one is kept open by the meeting service)."""

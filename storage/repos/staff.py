@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
@@ -29,6 +29,18 @@ class StaffProfile:
         return any(role in self.roles for role in roles)
 
 
+# Every turn's first read: built once, so a turn pays for the statement, not for building it.
+_PROFILE_BY_AAD: Select[*tuple[Any, ...]] = (
+    Select(
+        col(Staff.id), col(Staff.email), col(Staff.name), col(StaffRole.role),
+        col(StaffUnit.unit_id),
+    )
+    .outerjoin(StaffRole, col(StaffRole.staff_id) == Staff.id)
+    .outerjoin(StaffUnit, col(StaffUnit.staff_id) == Staff.id)
+    .where(col(Staff.aad_object_id) == bindparam("aad_object_id"), col(Staff.active))
+)  # fmt: skip
+
+
 class StaffRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -43,21 +55,10 @@ class StaffRepository:
         """The active staff member with this Teams identity, as a profile, in one query.
 
         Every turn asks this; one statement with the roles and units joined replaces three
-        (the member, then its roles, then its units).
+        (the member, then its roles, then its units). It is built once (``_PROFILE_BY_AAD``).
         """
-        query: Select[*tuple[Any, ...]] = (
-            Select(
-                col(Staff.id),
-                col(Staff.email),
-                col(Staff.name),
-                col(StaffRole.role),
-                col(StaffUnit.unit_id),
-            )
-            .outerjoin(StaffRole, col(StaffRole.staff_id) == Staff.id)
-            .outerjoin(StaffUnit, col(StaffUnit.staff_id) == Staff.id)
-            .where(col(Staff.aad_object_id) == aad_object_id, col(Staff.active))
-        )
-        rows: Sequence[Any] = (await self.session.exec(query)).all()
+        params = {"aad_object_id": aad_object_id}
+        rows: Sequence[Any] = (await self.session.exec(_PROFILE_BY_AAD, params=params)).all()
         if not rows or rows[0][0] is None:
             return None
         staff_id, email, name = rows[0][0], rows[0][1], rows[0][2]

@@ -5,16 +5,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from sqlalchemy import delete, update
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from storage.db import table_of
 from storage.models import BotStateItem, utcnow
 
 
 class ETagConflict(Exception):
     """The stored item changed since it was read."""
+
+
+# Every turn reads its dialog state and writes it back: both statements are built once.
+_READ = select(BotStateItem).where(col(BotStateItem.key).in_(bindparam("keys", expanding=True)))
+_STATE = table_of(BotStateItem)  # a Core update: no ORM session sync of the items read
+_WRITE_IF_UNCHANGED = (
+    update(_STATE)
+    .where(_STATE.c.key == bindparam("item_key"), _STATE.c.etag == bindparam("expected_etag"))
+    .values(data=bindparam("new_data"), etag=bindparam("new_etag"), updated_at=bindparam("now"))
+)
 
 
 class StateRepository:
@@ -26,9 +37,7 @@ class StateRepository:
         wanted = list(keys)
         if not wanted:
             return {}
-        result = await self.session.exec(
-            select(BotStateItem).where(col(BotStateItem.key).in_(wanted))
-        )
+        result = await self.session.exec(_READ, params={"keys": wanted})
         return {item.key: (item.etag, item.data) for item in result.all()}
 
     async def write(self, key: str, data: str, expected_etag: str | None) -> str:
@@ -38,11 +47,14 @@ class StateRepository:
         """
         new_etag = uuid.uuid4().hex
         if expected_etag and expected_etag != "*":
-            result = await self.session.exec(
-                update(BotStateItem)
-                .where(col(BotStateItem.key) == key, col(BotStateItem.etag) == expected_etag)
-                .values(data=data, etag=new_etag, updated_at=utcnow())
-            )
+            params = {
+                "item_key": key,
+                "expected_etag": expected_etag,
+                "new_data": data,
+                "new_etag": new_etag,
+                "now": utcnow(),
+            }
+            result = await self.session.exec(_WRITE_IF_UNCHANGED, params=params)
             if result.rowcount != 1:
                 raise ETagConflict(key)
             return new_etag
