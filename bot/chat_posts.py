@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +46,9 @@ CLOSE_WAIT_SECONDS = 5.0
 # Rows that went are deleted by the next turn's transaction, one statement in a write it makes
 # anyway; only when no turn comes this soon, by a transaction of their own.
 FINISH_WAIT_SECONDS = 1.0
+# What the others see waits for the turns in progress to be answered (the presser waits for the
+# answer; nobody waits for their copy of the card to the millisecond), but never longer than this.
+YIELD_TO_TURNS_SECONDS = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +111,9 @@ class ChatPosts:
         self._finished: list[Finished] = []
         self._finishing: asyncio.Task[None] | None = None
         self._finish_now = asyncio.Event()
+        self._turns = 0  # turns in progress on this instance
+        self._no_turns = asyncio.Event()
+        self._no_turns.set()
 
     def hold(
         self,
@@ -135,6 +141,18 @@ class ChatPosts:
             )
             batch.rows.append(Queued(row, activity))
         return batch
+
+    @contextlib.contextmanager
+    def turn_in_progress(self) -> Iterator[None]:
+        """Around every turn: sending waits while turns are in progress (see ``_in_lane``)."""
+        self._turns += 1
+        self._no_turns.clear()
+        try:
+            yield
+        finally:
+            self._turns -= 1
+            if not self._turns:
+                self._no_turns.set()
 
     def send_soon(self, batch: Batch) -> None:
         """After the commit: send in the background, behind this conversation's earlier rows."""
@@ -217,6 +235,7 @@ class ChatPosts:
         lane = self._lanes.setdefault(key, asyncio.Lock())
         try:
             async with lane:
+                await self._between_turns()
                 await self._send(batch)
         except Exception:
             log.exception("chat posts not handled; a tick sends them")
@@ -225,6 +244,14 @@ class ChatPosts:
             if not self._waiting[key]:
                 del self._waiting[key], self._lanes[key]
                 self._newest.pop(key, None)
+
+    async def _between_turns(self) -> None:
+        """A press is answered before the chats are told of earlier ones: the event loop is one,
+        and a send's work (its serialization, its HTTP) would otherwise delay the answers of the
+        presses that arrive meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(YIELD_TO_TURNS_SECONDS):
+                await self._no_turns.wait()
 
     async def _send(self, batch: Batch) -> None:
         """The lines, then the newest card; the rows that went are deleted."""

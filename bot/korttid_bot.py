@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -85,6 +86,11 @@ class KorttidBot:
         activity = context.activity
         if activity.type not in _HANDLED:
             return
+        chat_posts = self.deps.chat_posts
+        with chat_posts.turn_in_progress() if chat_posts else contextlib.nullcontext():
+            await self._attempts(context)
+
+    async def _attempts(self, context: TurnContext) -> None:
         for attempt in range(1, TURN_ATTEMPTS + 1):
             try:
                 await self._run_turn(context)

@@ -89,6 +89,11 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
+# For a statement on a table of its own (an audit event, dialog state): the objects the turn
+# changed are written together with its last flush instead of before this statement.
+NO_AUTOFLUSH = {"autoflush": False}
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """A model's table: a statement built on it is Core, so a list of parameters runs as one
     executemany, and an insert's result keeps its rowcount (an ORM-enabled one does neither)."""

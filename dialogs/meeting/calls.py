@@ -233,8 +233,15 @@ def local_time_text(at: datetime) -> str:
 async def prepared_for(session: AsyncSession, renderer: Renderer, stay: Stay) -> Prepared:
     """The standing call's answers and underlag, for the meeting's cards and summary."""
     assert stay.id is not None
+    call = await MeetingCallRepository(session).called_for_stay(stay.id)
+    return await prepared_from(session, renderer, call)
+
+
+async def prepared_from(
+    session: AsyncSession, renderer: Renderer, call: MeetingCall | None
+) -> Prepared:
+    """``prepared_for`` with the standing call read already (None: the meeting was not called)."""
     repo = MeetingCallRepository(session)
-    call = await repo.called_for_stay(stay.id)
     if call is None:
         return Prepared()
     participants = await repo.participants(_id(call))

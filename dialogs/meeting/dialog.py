@@ -82,6 +82,7 @@ from storage.models import (
     Stay,
     StayStatus,
 )
+from storage.repos.meetings import RunningMeeting
 from storage.repos.units import UnitRepository
 
 MEETING_DIALOG_ID = "followup_meeting_v1"
@@ -520,26 +521,27 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
         """The meeting this dialog runs, if it is still open and still ours; else say why not."""
         turn = Turn.of(dialog_context.context)
         meeting_id = dialog_context.active_dialog.state.get("meeting_id")
-        found = await service.meeting_here(turn.session, int(meeting_id or 0), turn.conversation_id)
+        found = await service.running_meeting(
+            turn.session, int(meeting_id or 0), turn.conversation_id
+        )
         if found is None:
             return None
-        meeting, stay, card = found
+        meeting, stay, card = found.meeting, found.stay, found.card
         if meeting.status != MeetingStatus.IN_PROGRESS:
             await turn.say_private("meeting_not_open", code=stay.case_code)
             return None
         if turn.scope == GROUP:
-            return await self._load_shared(turn, meeting, stay, card)
+            return await self._load_shared(turn, found)
         if meeting.owner_id != turn.profile.id:
             name = await _staff_name(turn, meeting.owner_id)
             await turn.say("meeting_lost_to_other", name=name, code=stay.case_code)
             return None
-        prepared = await calls.prepared_for(turn.session, turn.renderer, stay)
+        prepared = await calls.prepared_from(turn.session, turn.renderer, found.call)
         return MeetingTurn(turn, self.agenda, meeting, stay, prepared, card)
 
-    async def _load_shared(
-        self, turn: Turn, meeting: FollowUpMeeting, stay: Stay, card: MeetingCard | None
-    ) -> MeetingTurn | None:
+    async def _load_shared(self, turn: Turn, found: RunningMeeting) -> MeetingTurn | None:
         """A shared chat: staff of the unit act on the meeting, while no outsider has joined."""
+        meeting, stay, card = found.meeting, found.stay, found.card
         if card is None or card.meeting_id != meeting.id or card.blocked:
             await turn.say_private("meeting_shared_blocked")
             return None
@@ -548,7 +550,7 @@ class AgendaLoopDialog(Dialog):  # type: ignore[misc]
             await turn.audit("meeting.access_refused", unit_id=stay.unit_id)
             turn.extras["keep_meeting"] = True  # the chat's meeting goes on for the others
             return None
-        prepared = await calls.prepared_for(turn.session, turn.renderer, stay)
+        prepared = await calls.prepared_from(turn.session, turn.renderer, found.call)
         return MeetingTurn(turn, self.agenda, meeting, stay, prepared, card)
 
     async def _prompt(

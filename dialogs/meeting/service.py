@@ -36,7 +36,7 @@ from storage.models import (
 )
 from storage.repos.decisions import DecisionRepository
 from storage.repos.meeting_cards import MeetingCardRepository
-from storage.repos.meetings import MeetingRepository
+from storage.repos.meetings import MeetingRepository, RunningMeeting
 from storage.repos.staff import StaffProfile, StaffRepository
 from storage.repos.stays import StayRepository
 
@@ -73,11 +73,11 @@ async def meeting_by_id(session: AsyncSession, meeting_id: int) -> FollowUpMeeti
     return await MeetingRepository(session).by_id(meeting_id)
 
 
-async def meeting_here(
+async def running_meeting(
     session: AsyncSession, meeting_id: int, conversation_id: str
-) -> tuple[FollowUpMeeting, Stay, MeetingCard | None] | None:
-    """The meeting, its stay, and this conversation's meeting card row (None if it has none)."""
-    return await MeetingRepository(session).with_stay_and_card(meeting_id, conversation_id)
+) -> RunningMeeting | None:
+    """The meeting, its stay, this conversation's meeting card and the stay's standing call."""
+    return await MeetingRepository(session).running(meeting_id, conversation_id)
 
 
 async def open_meeting(session: AsyncSession, stay: Stay) -> FollowUpMeeting | None:

@@ -9,11 +9,12 @@ from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import table_of
+from storage.db import NO_AUTOFLUSH, table_of
 from storage.domain.pnr import redact_personal_numbers
 from storage.models import AuditEvent, utcnow
 
-_RECORD = insert(table_of(AuditEvent))  # built once: most turns write an event
+# Built once (most turns write an event); inline: the new row's id is not read back.
+_RECORD = insert(table_of(AuditEvent)).inline()
 
 
 class AuditRepository:
@@ -39,7 +40,7 @@ class AuditRepository:
             "unit_id": unit_id,
             "detail": _redacted(detail or {}),
         }
-        await self.session.exec(_RECORD, params=params)
+        await self.session.exec(_RECORD, params=params, execution_options=NO_AUTOFLUSH)
 
     async def for_stay(self, stay_id: int) -> Sequence[AuditEvent]:
         result = await self.session.exec(

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.db import table_of
+from storage.db import NO_AUTOFLUSH, table_of
 from storage.models import BotStateItem, utcnow
 
 
@@ -54,7 +54,9 @@ class StateRepository:
                 "new_etag": new_etag,
                 "now": utcnow(),
             }
-            result = await self.session.exec(_WRITE_IF_UNCHANGED, params=params)
+            result = await self.session.exec(
+                _WRITE_IF_UNCHANGED, params=params, execution_options=NO_AUTOFLUSH
+            )
             if result.rowcount != 1:
                 raise ETagConflict(key)
             return new_etag
