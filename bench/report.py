@@ -622,41 +622,50 @@ def shared_section(results: dict[str, Any]) -> str:
 SHARED_NOTES = """What a press costs, and what was done about it (issue 16):
 
 - **The answer does not wait for the chat.** The shared card's message update and any history
-  line are written as `chat_post` rows in the turn's own transaction, and sent right after the
+  line are written as `chat_post` rows in the turn's own transaction, and sent after the
   answer, one chat at a time in row order (`bot/chat_posts.py`). A send that fails, or a process
   that stops after answering, leaves its rows; every tick (and `korttid tick`) sends the due ones
   (backoff from 30 s; 403/404 or 12 attempts drop them, logged as an error). Only the newest card
-  of a chat is sent. Teams' connector is across the internet: a message update there is a TLS
-  round trip that a press no longer waits for. Tested in
-  `tests/test_meeting_shared_after_answer.py`.
-- **Measured as it runs (2026-12-03):** until then this benchmark ran Korttid, the connector and
-  the driver on one event loop, so the driver's card parsing and the connector's work were
-  counted in every press. Korttid now runs as `korttid serve` on its own, as the turn benchmark
-  runs it.
-- **Fewer round trips per press (2026-12-03):** 13 statements, each about a millisecond on
-  aiosqlite (a thread hop for the cursor, the execute, the fetch and the close). The rows that
-  went are deleted by the next turn's own transaction, one statement in a write it makes anyway
-  (or after 1 s when no turn comes), instead of a transaction of their own that also queued
-  behind SQLite's one writer: 2.6 ms of a press. The chat's card row is read once per turn, not
-  twice. The conversation reference is serialized only when it changes. On PostgreSQL a pooled
-  connection is no longer pinged before every use (three round trips on asyncpg per
-  transaction); a turn whose connection the server had dropped is run again on a fresh one
-  (tested by terminating the backends in `tests/test_db_unavailable.py`). The personal-number
-  scan of every rendered card first looks for six digits in a row (0.45 -> 0.07 ms).
-- **Tried, not kept:** a second `korttid serve` process on the same PostgreSQL database, with the
-  chats split between the two: p99 59.0 vs 58.5 ms with one, on this two-core machine where the
-  driver, the connector and PostgreSQL need the same cores. Freezing the startup heap for the
-  garbage collector: its full passes happened during startup only, none while pressing.
-- **This machine's speed moves under the figures.** The same code (commit c8f2ddc) pressed
-  sequentially cost 18.3 ms of server CPU per press at 16:44 UTC and 33.4 ms at 17:53 (load below
-  1 both times; a pure-Python loop of 10^7 additions took 1.0-1.7 s in the evening, run to run).
-  In the afternoon, open loops of 400-600 presses gave p99 53-71 ms; this section's run in the
-  evening gave the table above. The target is missed either way.
-- **What is left is spread thin.** No step of a press is more than a few percent: in a cProfile
-  of the server, SQLAlchemy (statement building, the unit of work, results) is 31%, the event
-  loop 9%, msrest 6%, aiohttp 5%, botbuilder 4%, the card render and its JSON about 7%.
-  Presses that arrive within a few milliseconds of each other queue behind each other on the one
-  event loop (and, on SQLite, behind one writer): that is what the p95/p99 show."""
+  of a chat is sent. Tested in `tests/test_meeting_shared_after_answer.py`.
+- **The chats are told between answers (evening of 2026-12-03).** A send waits until no turn is
+  in progress on the instance (at most 250 ms, `YIELD_TO_TURNS_SECONDS`): the presser waits for
+  the answer, the others do not wait for their copy of the card to the millisecond, and a send's
+  work (serialization, HTTP) no longer delays the presses that arrive meanwhile. SQLite open
+  loop of 600 presses: p99 58.8 -> 38.0 ms.
+- **A statement is one trip to SQLite's thread (2026-12-03 evening).** SQLAlchemy's aiosqlite
+  adapter made four (open a cursor, execute, fetch, close), each waking the event loop through
+  its self-pipe: a `SELECT 1` took 1.06 ms, of which SQLite's own work is microseconds.
+  `storage/sqlite_driver.py` runs the four in one call on the thread (0.35 ms). Tested in
+  `tests/test_sqlite_driver.py` (rows, counts, new ids, errors, the locked error turns are
+  retried on, and one trip). Server CPU per press, pressed one at a time: 31.1 -> 21.6 ms.
+- **The statements of every turn are built once.** Building a `select(...)` and its cache key
+  cost more than running it (0.97 vs 0.37 ms for the staff lookup); the staff profile, the
+  conversation, the dialog state (read and eTag write), the activity claim, the running meeting,
+  the audit event and the sent chat posts' delete are module constants with bound parameters.
+  The running meeting, its stay, the chat's card row and the stay's standing call are one
+  statement (`MeetingRepository.running`) instead of four; the audit event and the state write
+  no longer flush the turn's changed objects ahead of them (they go with the commit). Now 10
+  statements per press. Server CPU per press: 21.6 -> 15-17 ms.
+- **PostgreSQL takes a process's turns two at a time** (`POSTGRES_TURNS_AT_ONCE`), as SQLite
+  takes them one at a time: twenty turns interleaved on the one event loop all finished late
+  together. Open loops of 600 presses: p99 69.8 ms unbounded, 53.3 at one, 54.6 at two; two
+  keeps a turn's database waits overlapped with another's work.
+- **Earlier the same day:** the benchmark runs `korttid serve` in a process of its own (until
+  then the driver and the connector shared its event loop); sent rows are deleted by the next
+  turn's transaction; the chat's card row is read once per turn; the conversation reference is
+  serialized only when it changes; on PostgreSQL no ping before each pooled connection's use (a
+  turn whose connection was dropped is run again, `tests/test_db_unavailable.py`).
+- **Tried, not kept:** a second `korttid serve` process on the same PostgreSQL database (p99 59.0
+  vs 58.5 ms with one, on two cores the driver, the connector and PostgreSQL also need);
+  freezing the startup heap for the garbage collector (no full collection while pressing).
+- **This machine's speed moves under the figures.** The same code pressed one at a time cost
+  18.3 ms of server CPU per press at 16:44 UTC and 33.4 ms at 17:53, and two SQLite open loops of
+  the same code ten minutes apart gave p99 145.7 and 56.6 ms. Every figure here is one run.
+- **What is left on PostgreSQL.** A press makes 12 round trips (BEGIN, 10 statements, COMMIT, with
+  the WAL flushed to disk at commit), and each `send` to the server costs about 0.16 ms of system
+  time on this machine; PostgreSQL's own work runs on the same two cores as Korttid, the driver
+  and the connector. The rest is spread thin: msrest (the activity in, the card update out),
+  the card render and its JSON, botbuilder's dialogs, each 1-5%."""
 
 
 def write_shared_section(results: dict[str, Any], path: Path) -> None:

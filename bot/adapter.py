@@ -216,8 +216,11 @@ def serialize_activity(serializer: Any, activity: Activity) -> dict[str, Any]:
 
 
 def _is_plain_json(value: Any) -> bool:
-    """Only what JSON itself has: msrest serializes these to themselves."""
-    if value is None or isinstance(value, str | bool | int | float):
+    """Only what JSON itself has: msrest serializes these to themselves. A rendered ``Card`` is
+    parsed JSON and never changed, so it is not walked again."""
+    if value is None or isinstance(value, Card):
+        return True
+    if isinstance(value, str | bool | int | float):
         return True
     if isinstance(value, dict):
         return all(isinstance(k, str) and _is_plain_json(v) for k, v in value.items())

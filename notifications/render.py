@@ -37,6 +37,7 @@ class Renderer:
             keep_trailing_newline=False,
         )
         self.env.policies["json.dumps_kwargs"] = {"ensure_ascii": False, "sort_keys": False}
+        self.env.filters["tojson"] = _json_value
         with catalogue.open("rb") as handle:
             self.catalogue: dict[str, Any] = tomllib.load(handle)
         self.env.filters["clock"] = format_clock  # a time shown to people: "09.30"
@@ -68,6 +69,13 @@ class Renderer:
         if _may_hold_personal_number(rendered):
             card = _redacted(card)
         return Card(card)
+
+
+def _json_value(value: Any) -> str:
+    """A card value as JSON. Jinja's own ``tojson`` also HTML-escapes < > & ' (for a value in a
+    web page's script), which a JSON card does not need: the parsed card is the same, and each
+    of a card's seventy-odd values costs one call instead of five."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _may_hold_personal_number(rendered: str) -> bool:
