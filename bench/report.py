@@ -660,7 +660,11 @@ SHARED_NOTES = """What a press costs, and what was done about it (issue 16):
   freezing the startup heap for the garbage collector (no full collection while pressing).
 - **This machine's speed moves under the figures.** The same code pressed one at a time cost
   18.3 ms of server CPU per press at 16:44 UTC and 33.4 ms at 17:53, and two SQLite open loops of
-  the same code ten minutes apart gave p99 145.7 and 56.6 ms. Every figure here is one run.
+  the same code ten minutes apart gave p99 145.7 and 56.6 ms. The table is one run (21:17 UTC).
+  The run before it (21:08, before the last change: card values as plain JSON, rendered cards
+  not walked again, about half a millisecond of a press) gave p99 50.3 ms on SQLite and 68.7 ms
+  on PostgreSQL (p50 16.5 and 21.9). Card updates sent are fewer than presses because a chat's
+  older card is not sent when a newer one is already waiting; none was left.
 - **What is left on PostgreSQL.** A press makes 12 round trips (BEGIN, 10 statements, COMMIT, with
   the WAL flushed to disk at commit), and each `send` to the server costs about 0.16 ms of system
   time on this machine; PostgreSQL's own work runs on the same two cores as Korttid, the driver
